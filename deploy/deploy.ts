@@ -1,0 +1,19 @@
+/**
+ * One command deploys and wires the whole protocol on the network Hardhat selects and writes
+ * deployments/<network>.json:
+ *   npm run deploy                                   in-process chain (throwaway)
+ *   npm run deploy -- --network localhost            a running `hardhat node` (MESHGATE_RPC_URL)
+ *   MESHGATE_RPC_URL=... MESHGATE_DEPLOYER_KEY=... npm run deploy -- --network remote
+ */
+import { network } from "hardhat";
+import { writeDeployment } from "./deployments.js";
+import { deployProtocol } from "./protocol.js";
+
+const { ethers, networkName } = await network.create();
+const [signer] = await ethers.getSigners();
+if (signer === undefined) throw new Error(`network "${networkName}" has no account: set MESHGATE_DEPLOYER_KEY`);
+
+console.log(`Deploying Meshgate to "${networkName}" as ${signer.address}`);
+const { deployment } = await deployProtocol(signer, { network: networkName, log: (m) => console.log(`  ${m}`) });
+const file = await writeDeployment(deployment);
+console.log(`Deployment written to ${file}`);

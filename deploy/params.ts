@@ -1,0 +1,48 @@
+import { parseEther } from "ethers";
+
+/** Listing bounds as the ApiRegistry constructor takes them. */
+export interface ListingBoundsParams {
+  maxPricePerCall: bigint;
+  maxPricePerPeriod: bigint;
+  minPeriod: number;
+  maxPeriod: number;
+  maxMetadataLength: number;
+  listingFee: bigint;
+}
+
+/** Everything a deployment can be tuned with; `defaultParams` fills in the rest. */
+export interface DeployParams {
+  /** Receives the fixed MESH supply, listing fees and slashed stake. */
+  treasury: string;
+  /** Gets the PROTOCOL role until governance takes it over. */
+  protocolAdmin: string;
+  /** Gets the SECURITY role until governance takes it over. */
+  securityAdmin: string;
+  /** Minimum stake per node type, indexed Edge, Mobile, Cloud, Validator (MESH wei). */
+  minStakes: readonly [bigint, bigint, bigint, bigint];
+  /** Unbonding period, seconds. */
+  unbondingPeriod: number;
+  listingBounds: ListingBoundsParams;
+}
+
+const DAY = 24 * 60 * 60;
+
+/** Local defaults: the deployer holds every role and the treasury. */
+export function defaultParams(deployer: string): DeployParams {
+  return {
+    treasury: deployer,
+    protocolAdmin: deployer,
+    securityAdmin: deployer,
+    minStakes: [parseEther("1000"), parseEther("100"), parseEther("5000"), parseEther("10000")],
+    unbondingPeriod: 7 * DAY,
+    listingBounds: {
+      // Caps are in 18-decimal units after scaling (1e18 = one dollar of a stablecoin).
+      maxPricePerCall: parseEther("10"),
+      maxPricePerPeriod: parseEther("100000"),
+      minPeriod: 60 * 60,
+      maxPeriod: 365 * DAY,
+      maxMetadataLength: 512,
+      listingFee: 0n,
+    },
+  };
+}

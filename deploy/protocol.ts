@@ -1,0 +1,156 @@
+import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
+import {
+  AccessManager__factory,
+  ApiRegistry__factory,
+  MeshToken__factory,
+  NodeStaking__factory,
+  type AccessManager,
+  type ApiRegistry,
+  type MeshToken,
+  type NodeStaking,
+} from "../types/ethers-contracts/index.js";
+import type { ContractName, Deployment } from "./deployments.js";
+import { defaultParams, type DeployParams } from "./params.js";
+import { ROLE_LABELS, ROLE_TABLE, ROLES, type ManagedContract } from "./roles.js";
+
+/** Typed handles on a deployed protocol. */
+export interface Protocol {
+  accessManager: AccessManager;
+  token: MeshToken;
+  registry: ApiRegistry;
+  staking: NodeStaking;
+}
+
+export interface DeployResult {
+  protocol: Protocol;
+  deployment: Deployment;
+}
+
+export type DeployLogger = (message: string) => void;
+
+async function mined(tx: Promise<ContractTransactionResponse>): Promise<number> {
+  const receipt = await (await tx).wait();
+  if (receipt === null) throw new Error("transaction was dropped");
+  return receipt.blockNumber;
+}
+
+async function deployedBlock(contract: BaseContract): Promise<number> {
+  const receipt = await contract.deploymentTransaction()?.wait();
+  if (!receipt) throw new Error("deployment transaction has no receipt");
+  return receipt.blockNumber;
+}
+
+/**
+ * Deploys and wires the whole protocol with `signer` as deployer, on any chain.
+ * The deployer is the AccessManager admin and, by default, holds every role and the
+ * treasury; the governance deploy later hands them to the DAO timelocks.
+ */
+export async function deployProtocol(
+  signer: Signer,
+  options: { network: string; params?: Partial<DeployParams>; log?: DeployLogger },
+): Promise<DeployResult> {
+  const log = options.log ?? (() => undefined);
+  const deployer = await signer.getAddress();
+  const params: DeployParams = { ...defaultParams(deployer), ...options.params };
+  const chainId = Number((await signer.provider!.getNetwork()).chainId);
+
+  const blocks = {} as Record<ContractName, number>;
+
+  const accessManager = await new AccessManager__factory(signer).deploy(deployer);
+  blocks.AccessManager = await deployedBlock(accessManager);
+  log(`AccessManager  ${await accessManager.getAddress()}`);
+
+  const token = await new MeshToken__factory(signer).deploy(params.treasury);
+  blocks.MeshToken = await deployedBlock(token);
+  log(`MeshToken      ${await token.getAddress()}`);
+
+  const registry = await new ApiRegistry__factory(signer).deploy(
+    await accessManager.getAddress(),
+    await token.getAddress(),
+    params.treasury,
+    params.listingBounds,
+  );
+  blocks.ApiRegistry = await deployedBlock(registry);
+  log(`ApiRegistry    ${await registry.getAddress()}`);
+
+  const staking = await new NodeStaking__factory(signer).deploy(
+    await accessManager.getAddress(),
+    await token.getAddress(),
+    params.treasury,
+    params.unbondingPeriod,
+    [...params.minStakes],
+  );
+  blocks.NodeStaking = await deployedBlock(staking);
+  log(`NodeStaking    ${await staking.getAddress()}`);
+
+  const protocol: Protocol = { accessManager, token, registry, staking };
+  await wireRoles(protocol, params);
+  log("roles wired (see docs/roles.md)");
+
+  const addresses = {
+    AccessManager: await accessManager.getAddress(),
+    MeshToken: await token.getAddress(),
+    ApiRegistry: await registry.getAddress(),
+    NodeStaking: await staking.getAddress(),
+  };
+  const contracts = Object.fromEntries(
+    (Object.keys(addresses) as ContractName[]).map((name) => [
+      name,
+      { address: addresses[name], blockNumber: blocks[name] },
+    ]),
+  ) as Deployment["contracts"];
+
+  return {
+    protocol,
+    deployment: {
+      network: options.network,
+      chainId,
+      deployer,
+      treasury: params.treasury,
+      deployedAt: new Date().toISOString(),
+      startBlock: Math.min(...Object.values(blocks)),
+      contracts,
+    },
+  };
+}
+
+/** Applies ROLE_TABLE to the AccessManager and grants the initial role holders. */
+async function wireRoles(protocol: Protocol, params: DeployParams): Promise<void> {
+  const { accessManager } = protocol;
+  const targets: Record<ManagedContract, BaseContract> = {
+    ApiRegistry: protocol.registry,
+    NodeStaking: protocol.staking,
+  };
+
+  // One setTargetFunctionRole call per (contract, role) pair.
+  const groups = new Map<string, { target: BaseContract; role: bigint; selectors: string[] }>();
+  for (const rule of ROLE_TABLE) {
+    const target = targets[rule.contract];
+    const fragment = target.interface.getFunction(rule.fn);
+    if (fragment === null) throw new Error(`${rule.contract} has no function ${rule.fn} (deploy/roles.ts)`);
+    const key = `${rule.contract}:${rule.role}`;
+    const group = groups.get(key) ?? { target, role: ROLES[rule.role], selectors: [] };
+    group.selectors.push(fragment.selector);
+    groups.set(key, group);
+  }
+  for (const { target, role, selectors } of groups.values()) {
+    await mined(accessManager.setTargetFunctionRole(await target.getAddress(), selectors, role));
+  }
+
+  for (const [name, label] of Object.entries(ROLE_LABELS) as [keyof typeof ROLE_LABELS, string][]) {
+    await mined(accessManager.labelRole(ROLES[name], label));
+  }
+  await mined(accessManager.grantRole(ROLES.PROTOCOL, params.protocolAdmin, 0));
+  await mined(accessManager.grantRole(ROLES.SECURITY, params.securityAdmin, 0));
+}
+
+/** Connects typed handles to an existing deployment. */
+export function attachProtocol(deployment: Deployment, runner: Signer): Protocol {
+  const c = deployment.contracts;
+  return {
+    accessManager: AccessManager__factory.connect(c.AccessManager.address, runner),
+    token: MeshToken__factory.connect(c.MeshToken.address, runner),
+    registry: ApiRegistry__factory.connect(c.ApiRegistry.address, runner),
+    staking: NodeStaking__factory.connect(c.NodeStaking.address, runner),
+  };
+}

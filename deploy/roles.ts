@@ -1,0 +1,38 @@
+/**
+ * The access-control table: which AccessManager role may call which privileged function.
+ * Single source of truth for the deploy (wiring), the access-control matrix test and
+ * docs/roles.md (a test keeps the doc in step with this file).
+ */
+
+/** AccessManager role ids. ADMIN (0) is AccessManager's built-in admin role. */
+export const ROLES = {
+  ADMIN: 0n,
+  PROTOCOL: 1n,
+  SECURITY: 2n,
+} as const;
+
+export type RoleName = keyof typeof ROLES;
+
+/** Contracts whose privileged functions the AccessManager guards. */
+export type ManagedContract = "ApiRegistry" | "NodeStaking";
+
+export interface RoleRule {
+  readonly contract: ManagedContract;
+  readonly fn: string;
+  readonly role: Exclude<RoleName, "ADMIN">;
+}
+
+export const ROLE_TABLE: readonly RoleRule[] = [
+  { contract: "ApiRegistry", fn: "setListingBounds", role: "PROTOCOL" },
+  { contract: "ApiRegistry", fn: "setTreasury", role: "PROTOCOL" },
+  { contract: "NodeStaking", fn: "setMinStake", role: "PROTOCOL" },
+  { contract: "NodeStaking", fn: "setUnbondingPeriod", role: "PROTOCOL" },
+  { contract: "NodeStaking", fn: "setTreasury", role: "PROTOCOL" },
+  { contract: "NodeStaking", fn: "slash", role: "SECURITY" },
+];
+
+/** Human-readable role labels, emitted on-chain with AccessManager.labelRole. */
+export const ROLE_LABELS: Readonly<Record<Exclude<RoleName, "ADMIN">, string>> = {
+  PROTOCOL: "PROTOCOL_DAO",
+  SECURITY: "SECURITY_DAO",
+};
