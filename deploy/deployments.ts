@@ -33,8 +33,10 @@ export function deploymentPath(network: string, dir = DEPLOYMENTS_DIR): string {
   return path.join(dir, `${network}.json`);
 }
 
-export async function writeDeployment(deployment: Deployment, dir = DEPLOYMENTS_DIR): Promise<string> {
-  const file = deploymentPath(deployment.network, dir);
+export async function writeDeployment(
+  deployment: Deployment,
+  file = deploymentPath(deployment.network),
+): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(deploymentSchema.parse(deployment), null, 2)}\n`);
   return file;
@@ -46,9 +48,7 @@ export async function readDeployment(file: string): Promise<Deployment> {
   try {
     raw = await readFile(file, "utf8");
   } catch {
-    throw new Error(
-      `no deployment file at ${file}: deploy first (npm start, or npm run deploy -- --network <name>)`,
-    );
+    throw new Error(`no deployment file at ${file}: deploy first (npm start, or npm run deploy -- --network <name>)`);
   }
   const parsed = deploymentSchema.safeParse(JSON.parse(raw));
   if (!parsed.success) {

@@ -84,6 +84,8 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
         if (amount == 0) revert ZeroAmount();
         if (amount < minimum) revert StakeBelowMinimum(amount, minimum);
 
+        // Delegate before recording the stake: _delegate moves the units already recorded.
+        if (delegates(msg.sender) == address(0)) _delegate(msg.sender, msg.sender);
         node.nodeType = nodeType;
         node.status = NodeStatus.Active;
         node.registeredAt = uint40(block.timestamp);
@@ -93,7 +95,6 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
         node.stake = amount.toUint128();
         totalStaked += amount;
 
-        if (delegates(msg.sender) == address(0)) _delegate(msg.sender, msg.sender);
         _transferVotingUnits(address(0), msg.sender, amount);
 
         emit NodeRegistered(msg.sender, nodeType, region, url, capacity, amount);

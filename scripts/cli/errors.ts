@@ -1,0 +1,104 @@
+import { formatEther, Interface, isError, type ErrorDescription } from "ethers";
+import {
+  AccessManager__factory,
+  ApiRegistry__factory,
+  MeshToken__factory,
+  NodeStaking__factory,
+} from "../../types/ethers-contracts/index.js";
+
+/** Bad command-line input: the message says what to type instead. Exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** A transaction or call the chain refused, decoded into the contract's custom error. */
+export class RevertError extends Error {
+  override name = "RevertError";
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// Every error any protocol contract (or the token it pulls) can raise, in one ABI.
+const protocolErrors = new Interface(
+  [
+    ...ApiRegistry__factory.abi,
+    ...NodeStaking__factory.abi,
+    ...MeshToken__factory.abi,
+    ...AccessManager__factory.abi,
+  ].filter((fragment) => fragment.type === "error"),
+);
+
+type Hint = (args: ErrorDescription["args"]) => string;
+
+const mesh = (v: unknown) => `${formatEther(v as bigint)} MESH`;
+
+/** What to do about each error, in the user's terms. */
+const HINTS: Record<string, Hint> = {
+  ApiNotFound: (a) => `API ${a[0]} does not exist: check the id with "api show <id>"`,
+  NotApiProvider: (a) => `only API ${a[0]}'s provider may do this; ${a[1]} is not it: use the provider's key`,
+  NotPendingProvider: (a) => `${a[1]} is not the pending provider of API ${a[0]}`,
+  ApiIsRetired: (a) => `API ${a[0]} is retired and can no longer change`,
+  InvalidStatusTransition: (a) => `API ${a[0]} is ${statusName(a[1])}; it cannot become ${statusName(a[2])}`,
+  EmptyMetadataUri: () => "pass --metadata-uri <uri of the OpenAPI document>",
+  ZeroMetadataHash: () => "pass --openapi <file> or --metadata-hash <0x + 64 hex>",
+  EmptyUpstreamUrl: () => "pass --upstream <https://...>",
+  ZeroCategory: () => "pass --category <name>",
+  FieldTooLong: (a) => `a URL or URI is ${a[0]} bytes; the limit is ${a[1]}`,
+  TooManyTags: (a) => `${a[0]} tags given; at most ${a[1]} are allowed`,
+  NoPricingModel: () => "give --per-call and/or --per-period",
+  InvalidPaymentToken: (a) => `${a[0]} is not a usable ERC-20: pass --token <ERC-20 address> or --usd`,
+  UnsupportedTokenDecimals: (a) => `token ${a[0]} has ${a[1]} decimals; only 6 or 18 are supported`,
+  ZeroPrice: () => "prices must be greater than zero",
+  PriceAboveMax: (a) =>
+    `price is above the governed cap (${formatEther(a[0])} > ${formatEther(a[1])}, 18-decimal units)`,
+  InvalidPeriod: (a) => `period ${a[0]}s is outside the governed bounds [${a[1]}s, ${a[2]}s]`,
+  NodeAlreadyActive: (a) => `${a[0]} already runs a node: use "node topup" or "node update"`,
+  NodeNotActive: (a) => `${a[0]} has no active node: register one with "node register"`,
+  StakeBelowMinimum: (a) => `stake ${mesh(a[0])} is below the minimum ${mesh(a[1])} for this node type`,
+  ZeroAmount: () => "the amount must be greater than zero",
+  InsufficientStake: (a) => `cannot unstake ${mesh(a[0])}: only ${mesh(a[1])} is staked`,
+  NothingToWithdraw: (a) => `${a[0]} has nothing unbonding: unstake first`,
+  StillUnbonding: (a) => `funds are unbonding until ${new Date(Number(a[0]) * 1000).toISOString()}; try again then`,
+  EmptyNodeUrl: () => "pass --url <public https URL of the node>",
+  NodeUrlTooLong: (a) => `the node URL is ${a[0]} bytes; the limit is ${a[1]}`,
+  ZeroRegion: () => "pass --region <code, e.g. eu-west>",
+  ZeroCapacity: () => "pass --capacity <requests per second, > 0>",
+  AccessManagedUnauthorized: (a) => `${a[0]} lacks the governance role this function needs (see docs/roles.md)`,
+  ERC20InsufficientBalance: (a) => `${a[0]} holds ${mesh(a[1])}; ${mesh(a[2])} is needed`,
+  ERC20InsufficientAllowance: (a) => `allowance of ${a[0]} is ${mesh(a[1])}; ${mesh(a[2])} is needed`,
+};
+
+function statusName(value: unknown): string {
+  return ["none", "active", "paused", "retired"][Number(value)] ?? String(value);
+}
+
+function revertData(error: unknown): string | undefined {
+  if (isError(error, "CALL_EXCEPTION") && typeof error.data === "string") return error.data;
+  // Some providers nest the revert data; walk `error`, `info`, `cause` and `data` links.
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0) {
+    const e = queue.shift();
+    if (e === null || typeof e !== "object" || seen.has(e)) continue;
+    seen.add(e);
+    const rec = e as Record<string, unknown>;
+    if (typeof rec.data === "string" && /^0x[0-9a-fA-F]{8}/.test(rec.data)) return rec.data;
+    queue.push(rec.error, rec.info, rec.cause, rec.data);
+  }
+  return undefined;
+}
+
+/** Turns a failed contract call into a RevertError naming the custom error and the fix. */
+export function decodeRevert(error: unknown): RevertError | undefined {
+  const data = revertData(error);
+  if (data === undefined) return undefined;
+  const parsed = protocolErrors.parseError(data);
+  if (parsed === null) return new RevertError("Unknown", `reverted with unknown data ${data.slice(0, 10)}`);
+  const hint = HINTS[parsed.name];
+  const args = parsed.args.map((a: unknown) => String(a)).join(", ");
+  return new RevertError(parsed.name, `${parsed.name}(${args})${hint ? `: ${hint(parsed.args)}` : ""}`);
+}

@@ -1,0 +1,89 @@
+import { parseArgs } from "node:util";
+import { apiCommands } from "./commands/api.js";
+import { nodeCommands } from "./commands/node.js";
+import type { CliContext } from "./context.js";
+import { UsageError } from "./errors.js";
+import type { Options } from "./args.js";
+
+type Command = (ctx: CliContext, args: string[], opts: Options) => Promise<void>;
+
+const GROUPS: Record<string, Record<string, Command>> = { api: apiCommands, node: nodeCommands };
+
+export const USAGE = `meshgate <group> <command> [args] [--options]
+
+  api register --metadata-uri <uri> (--openapi <file> | --metadata-hash <0x..>) --upstream <url>
+               --category <name> [--tags a,b] (--token <erc20> | --usd)
+               [--per-call <amount>] [--per-period <amount> --period <30d>] [--staker-discount]
+  api price <id> [--token <erc20> | --usd] [--per-call <amount>] [--per-period <amount>] [--period <30d>]
+               [--drop call|subscription] [--staker-discount | --no-staker-discount]
+  api pause <id> | api resume <id> | api retire <id> | api show <id>
+  node register --type edge|mobile|cloud|validator --region <code> --url <url> --capacity <rps> --stake <MESH>
+  node update [--region <code>] [--url <url>] [--capacity <rps>]
+  node topup <MESH> | node unstake <MESH> | node withdraw | node show [operator]
+
+Environment: MESHGATE_RPC_URL (default http://127.0.0.1:8545), MESHGATE_PRIVATE_KEY or --account <n>
+(a local dev account; chain 31337 only), MESHGATE_DEPLOYMENT (default deployments/localhost.json).`;
+
+const OPTION_NAMES = [
+  "metadata-uri",
+  "metadata-hash",
+  "openapi",
+  "upstream",
+  "category",
+  "tags",
+  "token",
+  "per-call",
+  "per-period",
+  "period",
+  "drop",
+  "type",
+  "region",
+  "url",
+  "capacity",
+  "stake",
+  "account",
+] as const;
+const FLAG_NAMES = ["usd", "staker-discount", "no-staker-discount", "help"] as const;
+
+export interface ParsedCommand {
+  command: Command;
+  args: string[];
+  opts: Options;
+}
+
+/** Parses argv into a command; unknown groups, commands and options name the fix. */
+export function parseCommand(argv: string[]): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...Object.fromEntries(OPTION_NAMES.map((n) => [n, { type: "string" as const }])),
+        ...Object.fromEntries(FLAG_NAMES.map((n) => [n, { type: "boolean" as const }])),
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split("\n")[0]}\n\n${USAGE}`);
+  }
+  const [groupName, commandName, ...args] = parsed.positionals;
+  const group = groupName === undefined ? undefined : GROUPS[groupName];
+  if (group === undefined) throw new UsageError(`unknown group "${groupName ?? ""}": use api or node\n\n${USAGE}`);
+  const command = commandName === undefined ? undefined : group[commandName];
+  if (command === undefined) {
+    throw new UsageError(
+      `unknown command "${groupName} ${commandName ?? ""}": use one of ${Object.keys(group).join(", ")}\n\n${USAGE}`,
+    );
+  }
+  const opts = Object.fromEntries(
+    Object.entries(parsed.values).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
+  );
+  return { command, args, opts };
+}
+
+/** Runs one CLI invocation against `ctx`. */
+export async function runCli(argv: string[], ctx: CliContext): Promise<void> {
+  const { command, args, opts } = parseCommand(argv);
+  await command(ctx, args, opts);
+}

@@ -1,0 +1,51 @@
+import { encodeBytes32String, keccak256, parseEther, toUtf8Bytes, ZeroAddress, type Signer } from "ethers";
+import type { Protocol } from "../../deploy/protocol.js";
+import { DEMO_OPENAPI } from "./demo-api.js";
+
+export interface DemoSeed {
+  apiId: bigint;
+  provider: string;
+  operator: string;
+}
+
+/**
+ * Lists the demo API (priced in USD: $0.001 per call, $5 per 30 days) from `provider`, and
+ * registers an edge node for `operator` staked with MESH sent from `treasury`.
+ */
+export async function seedDemo(
+  protocol: Protocol,
+  accounts: { treasury: Signer; provider: Signer; operator: Signer },
+  urls: { upstream: string; node: string },
+): Promise<DemoSeed> {
+  const { registry, staking, token } = protocol;
+  const provider = await accounts.provider.getAddress();
+  const operator = await accounts.operator.getAddress();
+
+  const tx = await registry.connect(accounts.provider).register({
+    metadataUri: `${urls.upstream}/openapi.json`,
+    metadataHash: keccak256(toUtf8Bytes(DEMO_OPENAPI)),
+    upstreamUrl: urls.upstream,
+    category: encodeBytes32String("weather"),
+    tags: [encodeBytes32String("forecast"), encodeBytes32String("demo")],
+    pricing: {
+      unit: 1, // USD, 18 decimals
+      paymentToken: ZeroAddress,
+      models: 3, // pay per call + subscription
+      stakerDiscount: true,
+      period: 30 * 24 * 60 * 60,
+      pricePerCall: parseEther("0.001"),
+      pricePerPeriod: parseEther("5"),
+    },
+  });
+  const receipt = await tx.wait();
+  const log = receipt?.logs.map((l) => registry.interface.parseLog(l)).find((l) => l?.name === "ApiRegistered");
+  if (!log) throw new Error("demo API registration emitted no ApiRegistered");
+
+  const stake = parseEther("5000");
+  await (await token.connect(accounts.treasury).transfer(operator, stake)).wait();
+  await (await token.connect(accounts.operator).approve(await staking.getAddress(), stake)).wait();
+  await (
+    await staking.connect(accounts.operator).registerNode(0, encodeBytes32String("local"), urls.node, 100, stake)
+  ).wait();
+  return { apiId: log.args[0] as bigint, provider, operator };
+}

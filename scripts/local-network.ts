@@ -1,0 +1,87 @@
+/**
+ * npm start: a full local network on embedded defaults. Starts a Hardhat JSON-RPC chain,
+ * deploys the protocol, starts the demo upstream API, lists it and registers a demo node,
+ * writes deployments/localhost.json and prints the addresses. Ctrl-C stops everything.
+ */
+import { JsonRpcProvider, NonceManager } from "ethers";
+import { network } from "hardhat";
+import { z } from "zod";
+import { deploymentPath, writeDeployment } from "../deploy/deployments.js";
+import { deployProtocol } from "../deploy/protocol.js";
+import { devAccount } from "./cli/env.js";
+import { startDemoApi } from "./demo/demo-api.js";
+import { seedDemo } from "./demo/seed.js";
+
+const port = z.coerce.number().int().min(1).max(65535);
+const env = z
+  .object({
+    MESHGATE_RPC_PORT: port.default(8545),
+    MESHGATE_DEMO_API_PORT: port.default(8081),
+    MESHGATE_HOST: z.string().default("127.0.0.1"),
+    // Where to write the addresses; the CLI reads the same variable.
+    MESHGATE_DEPLOYMENT: z.string().default(deploymentPath("localhost")),
+  })
+  .safeParse(process.env);
+if (!env.success) {
+  console.error(`error: bad environment: ${z.prettifyError(env.error)}`);
+  process.exit(2);
+}
+const { MESHGATE_RPC_PORT, MESHGATE_DEMO_API_PORT, MESHGATE_HOST, MESHGATE_DEPLOYMENT } = env.data;
+
+const server = await network.createServer("node", MESHGATE_HOST, MESHGATE_RPC_PORT);
+const { address, port: rpcPort } = await server.listen().catch((error: Error) => {
+  console.error(
+    `error: cannot listen on ${MESHGATE_HOST}:${MESHGATE_RPC_PORT} (${error.message}): set MESHGATE_RPC_PORT`,
+  );
+  process.exit(2);
+});
+const rpcUrl = `http://${address}:${rpcPort}`;
+const demo = await startDemoApi(MESHGATE_DEMO_API_PORT, MESHGATE_HOST).catch((error: Error) => {
+  console.error(
+    `error: cannot start the demo API on port ${MESHGATE_DEMO_API_PORT} (${error.message}): set MESHGATE_DEMO_API_PORT`,
+  );
+  process.exit(2);
+});
+
+const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: 250 });
+const [deployer, apiProvider, operator] = [0, 1, 2].map((i) => new NonceManager(devAccount(i).connect(provider))) as [
+  NonceManager,
+  NonceManager,
+  NonceManager,
+];
+
+const { protocol, deployment } = await deployProtocol(deployer, { network: "localhost" });
+const file = await writeDeployment(deployment, MESHGATE_DEPLOYMENT);
+const seed = await seedDemo(
+  protocol,
+  { treasury: deployer, provider: apiProvider, operator },
+  { upstream: demo.url, node: "http://127.0.0.1:8787" },
+);
+
+const c = deployment.contracts;
+console.log(`Meshgate local network is up.
+
+  JSON-RPC        ${rpcUrl}  (chain ${deployment.chainId})
+  Demo API        ${demo.url}/v1/forecast?city=Lisbon
+  Deployment      ${file}
+
+  AccessManager   ${c.AccessManager.address}
+  MeshToken       ${c.MeshToken.address}
+  ApiRegistry     ${c.ApiRegistry.address}
+  NodeStaking     ${c.NodeStaking.address}
+
+  Demo API id     ${seed.apiId} (provider ${seed.provider}, dev account 1)
+  Demo node       ${seed.operator} (edge, dev account 2)
+
+Try: npm run cli -- api show ${seed.apiId}
+     npm run cli -- node show ${seed.operator}
+Ctrl-C stops the network.`);
+
+await new Promise<void>((resolve) => {
+  process.once("SIGINT", resolve);
+  process.once("SIGTERM", resolve);
+});
+provider.destroy();
+demo.server.close();
+await server.close();
+process.exit(0);

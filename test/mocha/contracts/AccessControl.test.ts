@@ -1,0 +1,166 @@
+import { readFile } from "node:fs/promises";
+import { expect } from "chai";
+import { encodeBytes32String, parseEther, type BaseContract } from "ethers";
+import { ROLE_TABLE, ROLES, type ManagedContract, type RoleRule } from "../../../deploy/roles.js";
+import { DAY, deployFixture, ethers, networkHelpers, NodeType, region, type Fixture } from "../helpers/fixture.js";
+
+/** Valid arguments for every privileged function, so only authorization can make it fail. */
+function argsFor(f: Fixture, rule: RoleRule): unknown[] {
+  const key = `${rule.contract}.${rule.fn}`;
+  switch (key) {
+    case "ApiRegistry.setListingBounds":
+      return [
+        {
+          maxPricePerCall: parseEther("1"),
+          maxPricePerPeriod: parseEther("100"),
+          minPeriod: 3600,
+          maxPeriod: 30 * DAY,
+          maxMetadataLength: 256,
+          listingFee: 0n,
+        },
+      ];
+    case "ApiRegistry.setTreasury":
+    case "NodeStaking.setTreasury":
+      return [f.rest[0]!.address];
+    case "NodeStaking.setMinStake":
+      return [NodeType.Edge, parseEther("500")];
+    case "NodeStaking.setUnbondingPeriod":
+      return [2 * DAY];
+    case "NodeStaking.slash":
+      return [f.operator.address, parseEther("1"), encodeBytes32String("test")];
+    default:
+      throw new Error(`no arguments defined for ${key}: add them to this test`);
+  }
+}
+
+function target(f: Fixture, contract: ManagedContract): BaseContract {
+  return contract === "ApiRegistry" ? f.registry : f.staking;
+}
+
+async function fixtureWithNode() {
+  const f = await deployFixture();
+  await f.staking.connect(f.operator).registerNode(NodeType.Edge, region("eu"), "https://n1", 10, parseEther("2000"));
+  return f;
+}
+
+/** Functions anyone may call (their own checks apply); everything else must be in ROLE_TABLE. */
+const OPEN_FUNCTIONS: Record<ManagedContract, string[]> = {
+  ApiRegistry: [
+    "register",
+    "updateMetadata",
+    "updateUpstream",
+    "updateCategory",
+    "setPricing",
+    "pause",
+    "resume",
+    "retire",
+    "transferApi",
+    "acceptApi",
+    "setAuthority", // AccessManaged: only the current authority itself may call it
+  ],
+  NodeStaking: [
+    "registerNode",
+    "updateNode",
+    "topUp",
+    "unstake",
+    "withdraw",
+    "delegate",
+    "delegateBySig",
+    "setAuthority",
+  ],
+};
+
+describe("access control", () => {
+  it("every state-changing function is either privileged (ROLE_TABLE) or deliberately open", async () => {
+    const f = await networkHelpers.loadFixture(deployFixture);
+    for (const contract of ["ApiRegistry", "NodeStaking"] as const) {
+      const mutating = target(f, contract)
+        .interface.fragments.filter((x) => x.type === "function")
+        .map((x) => x as unknown as { name: string; stateMutability: string })
+        .filter((fn) => fn.stateMutability !== "view" && fn.stateMutability !== "pure")
+        .map((fn) => fn.name)
+        .sort();
+      const classified = [
+        ...OPEN_FUNCTIONS[contract],
+        ...ROLE_TABLE.filter((r) => r.contract === contract).map((r) => r.fn),
+      ].sort();
+      expect(mutating).to.deep.equal(classified);
+    }
+  });
+
+  it("the AccessManager maps every privileged function to its role", async () => {
+    const f = await networkHelpers.loadFixture(deployFixture);
+    for (const rule of ROLE_TABLE) {
+      const t = target(f, rule.contract);
+      const selector = t.interface.getFunction(rule.fn)!.selector;
+      expect(
+        await f.accessManager.getTargetFunctionRole(await t.getAddress(), selector),
+        `${rule.contract}.${rule.fn}`,
+      ).to.equal(ROLES[rule.role]);
+    }
+  });
+
+  for (const rule of ROLE_TABLE) {
+    describe(`${rule.contract}.${rule.fn} (${rule.role})`, () => {
+      it("reverts with AccessManagedUnauthorized for every unprivileged account", async () => {
+        const f = await networkHelpers.loadFixture(fixtureWithNode);
+        const unprivileged = [f.provider, f.provider2, f.operator, f.operator2, f.outsider, ...f.rest.slice(0, 3)];
+        const t = target(f, rule.contract);
+        for (const account of unprivileged) {
+          const call = (t.connect(account) as BaseContract).getFunction(rule.fn);
+          await expect(call(...argsFor(f, rule)), account.address)
+            .to.be.revertedWithCustomError(t, "AccessManagedUnauthorized")
+            .withArgs(account.address);
+        }
+      });
+
+      it("succeeds for the role holder, for a newly granted holder, and not after revocation", async () => {
+        const f = await networkHelpers.loadFixture(fixtureWithNode);
+        const t = target(f, rule.contract);
+        await expect(t.connect(f.deployer).getFunction(rule.fn)(...argsFor(f, rule))).not.to.revert(ethers);
+
+        const newcomer = f.rest[1]!;
+        await f.accessManager.grantRole(ROLES[rule.role], newcomer.address, 0);
+        await expect(t.connect(newcomer).getFunction(rule.fn)(...argsFor(f, rule))).not.to.revert(ethers);
+        await f.accessManager.revokeRole(ROLES[rule.role], newcomer.address);
+        await expect(t.connect(newcomer).getFunction(rule.fn)(...argsFor(f, rule)))
+          .to.be.revertedWithCustomError(t, "AccessManagedUnauthorized")
+          .withArgs(newcomer.address);
+      });
+    });
+  }
+
+  it("only the AccessManager admin may change roles or targets", async () => {
+    const f = await networkHelpers.loadFixture(deployFixture);
+    const m = f.accessManager;
+    const registry = await f.registry.getAddress();
+    const selector = f.registry.interface.getFunction("setTreasury").selector;
+    const adminCalls: [string, unknown[]][] = [
+      ["grantRole", [ROLES.PROTOCOL, f.outsider.address, 0]],
+      ["revokeRole", [ROLES.PROTOCOL, f.deployer.address]],
+      ["labelRole", [ROLES.PROTOCOL, "x"]],
+      ["setRoleAdmin", [ROLES.PROTOCOL, ROLES.SECURITY]],
+      ["setRoleGuardian", [ROLES.PROTOCOL, ROLES.SECURITY]],
+      ["setGrantDelay", [ROLES.PROTOCOL, 10]],
+      ["setTargetFunctionRole", [registry, [selector], ROLES.SECURITY]],
+      ["setTargetAdminDelay", [registry, 10]],
+      ["setTargetClosed", [registry, true]],
+      ["updateAuthority", [registry, f.outsider.address]],
+    ];
+    for (const account of [f.provider, f.operator, f.outsider]) {
+      for (const [fn, args] of adminCalls) {
+        await expect(m.connect(account).getFunction(fn)(...args), `${fn} by ${account.address}`)
+          .to.be.revertedWithCustomError(m, "AccessManagerUnauthorizedAccount")
+          .withArgs(account.address, ROLES.ADMIN);
+      }
+    }
+  });
+
+  it("docs/roles.md lists exactly the ROLE_TABLE", async () => {
+    const doc = await readFile(new URL("../../../docs/roles.md", import.meta.url), "utf8");
+    const rows = [...doc.matchAll(/^\| (ApiRegistry|NodeStaking) \| (\w+) \| (\w+) \|$/gm)].map(
+      (m) => `${m[1]}.${m[2]}:${m[3]}`,
+    );
+    expect(rows.sort()).to.deep.equal(ROLE_TABLE.map((r) => `${r.contract}.${r.fn}:${r.role}`).sort());
+  });
+});
