@@ -57,7 +57,10 @@ contract ApiRegistry is IApiRegistry, AccessManaged {
         address treasury_,
         ListingBounds memory bounds
     ) AccessManaged(authority) {
-        if (address(feeToken_) == address(0) || treasury_ == address(0)) revert ZeroAddress();
+        if (authority == address(0) || address(feeToken_) == address(0) || treasury_ == address(0)) {
+            revert ZeroAddress();
+        }
+        if (treasury_ == address(this)) revert InvalidTreasury(treasury_);
         feeToken = feeToken_;
         treasury = treasury_;
         _setListingBounds(bounds);
@@ -166,8 +169,11 @@ contract ApiRegistry is IApiRegistry, AccessManaged {
         ApiStatus previous = api.status;
         api.status = ApiStatus.Retired;
         _touch(api);
-        delete pendingProviderOf[apiId];
         emit ApiStatusChanged(apiId, previous, ApiStatus.Retired);
+        if (pendingProviderOf[apiId] != address(0)) {
+            delete pendingProviderOf[apiId];
+            emit ApiTransferStarted(apiId, msg.sender, address(0));
+        }
     }
 
     /// @notice Starts handing the API to `newProvider`, who must accept; address(0) cancels.
@@ -198,6 +204,7 @@ contract ApiRegistry is IApiRegistry, AccessManaged {
     /// @notice Sets the receiver of listing fees (Protocol DAO).
     function setTreasury(address treasury_) external restricted {
         if (treasury_ == address(0)) revert ZeroAddress();
+        if (treasury_ == address(this)) revert InvalidTreasury(treasury_);
         treasury = treasury_;
         emit TreasuryUpdated(treasury_);
     }
@@ -318,12 +325,17 @@ contract ApiRegistry is IApiRegistry, AccessManaged {
         ListingBounds memory b = _bounds;
         if (p.models & MODEL_PAY_PER_CALL != 0) {
             _checkPrice(p.pricePerCall, scale, b.maxPricePerCall);
+        } else if (p.pricePerCall != 0) {
+            revert PriceForUnofferedModel(MODEL_PAY_PER_CALL);
         }
         if (p.models & MODEL_SUBSCRIPTION != 0) {
             _checkPrice(p.pricePerPeriod, scale, b.maxPricePerPeriod);
             if (p.period < b.minPeriod || p.period > b.maxPeriod) {
                 revert InvalidPeriod(p.period, b.minPeriod, b.maxPeriod);
             }
+        } else if (p.pricePerPeriod != 0 || p.period != 0) {
+            // Readers (escrow, relayers) then never see a stale price for a model not on offer.
+            revert PriceForUnofferedModel(MODEL_SUBSCRIPTION);
         }
     }
 
@@ -333,15 +345,16 @@ contract ApiRegistry is IApiRegistry, AccessManaged {
         if (normalized > max) revert PriceAboveMax(normalized, max);
     }
 
-    /// @dev 10^(18 - decimals) for supported tokens; reverts for anything else.
+    /// @dev 10^(18 - decimals) for supported tokens; reverts for anything else. A low-level
+    ///      call, so tokens answering with no data or a non-uint8 also get InvalidPaymentToken.
     function _tokenScale(address token) private view returns (uint256) {
         if (token.code.length == 0) revert InvalidPaymentToken(token);
-        try IERC20Metadata(token).decimals() returns (uint8 d) {
-            if (d == 18) return 1;
-            if (d == 6) return 1e12;
-            revert UnsupportedTokenDecimals(token, d);
-        } catch {
-            revert InvalidPaymentToken(token);
-        }
+        (bool ok, bytes memory data) = token.staticcall(abi.encodeCall(IERC20Metadata.decimals, ()));
+        if (!ok || data.length != 32) revert InvalidPaymentToken(token);
+        uint256 d = abi.decode(data, (uint256));
+        if (d > type(uint8).max) revert InvalidPaymentToken(token);
+        if (d == 18) return 1;
+        if (d == 6) return 1e12;
+        revert UnsupportedTokenDecimals(token, uint8(d));
     }
 }

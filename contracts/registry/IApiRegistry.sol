@@ -119,10 +119,12 @@ interface IApiRegistry {
     error InvalidPaymentToken(address token);
     error UnsupportedTokenDecimals(address token, uint8 decimals);
     error ZeroPrice();
+    error PriceForUnofferedModel(uint8 model);
     error PriceAboveMax(uint256 normalizedPrice, uint256 maxPrice);
     error InvalidPeriod(uint32 period, uint32 minPeriod, uint32 maxPeriod);
     error InvalidListingBounds();
     error ZeroAddress();
+    error InvalidTreasury(address treasury);
 
     /// @notice Lists a new API owned by the caller; returns its id (ids start at 1).
     function register(ApiInput calldata input) external returns (uint256 apiId);

@@ -71,6 +71,7 @@ interface INodeStaking {
     error ZeroCapacity();
     error UnbondingPeriodOutOfRange(uint64 period, uint64 minPeriod, uint64 maxPeriod);
     error ZeroAddress();
+    error InvalidTreasury(address treasury);
 
     /// @notice The node of `operator` (all zero when it has none).
     function getNode(address operator) external view returns (Node memory);

@@ -57,7 +57,10 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
         uint64 unbondingPeriod_,
         uint256[4] memory minStakes
     ) AccessManaged(authority) EIP712("Meshgate NodeStaking", "1") {
-        if (address(stakingToken_) == address(0) || treasury_ == address(0)) revert ZeroAddress();
+        if (authority == address(0) || address(stakingToken_) == address(0) || treasury_ == address(0)) {
+            revert ZeroAddress();
+        }
+        if (treasury_ == address(this)) revert InvalidTreasury(treasury_);
         stakingToken = stakingToken_;
         treasury = treasury_;
         _setUnbondingPeriod(unbondingPeriod_);
@@ -136,7 +139,9 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
         uint256 minimum = minStake[node.nodeType];
         if (remaining != 0 && remaining < minimum) revert StakeBelowMinimum(remaining, minimum);
 
+        // Never release earlier funds sooner than promised, even if the period was shortened.
         uint64 releaseAt = uint64(block.timestamp) + unbondingPeriod;
+        if (node.unbondingReleaseAt > releaseAt) releaseAt = node.unbondingReleaseAt;
         uint256 unbonding = node.unbonding + amount;
         node.stake = uint128(remaining);
         node.unbonding = unbonding.toUint128();
@@ -217,6 +222,7 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
     /// @notice Sets the receiver of slashed stake (Protocol DAO).
     function setTreasury(address treasury_) external restricted {
         if (treasury_ == address(0)) revert ZeroAddress();
+        if (treasury_ == address(this)) revert InvalidTreasury(treasury_);
         treasury = treasury_;
         emit TreasuryUpdated(treasury_);
     }

@@ -195,6 +195,48 @@ contract NodeStakingFuzzTest is StakingTestBase {
         assertEq(token.balanceOf(ALICE), ALICE_FUNDS - 3000 ether + first + second, "both tranches back");
     }
 
+    function testFuzz_unstakeNeverShortensTheWait(
+        uint64 period,
+        uint64 laterPeriod,
+        uint256 gap,
+        uint256 first,
+        uint256 second
+    ) public {
+        period = uint64(bound(period, staking.MIN_UNBONDING_PERIOD(), staking.MAX_UNBONDING_PERIOD()));
+        laterPeriod = uint64(bound(laterPeriod, staking.MIN_UNBONDING_PERIOD(), staking.MAX_UNBONDING_PERIOD()));
+        // Gaps up to the longest period: often the earlier promise is the later time, often not.
+        gap = bound(gap, 0, staking.MAX_UNBONDING_PERIOD());
+        first = bound(first, 1, 1000 ether);
+        second = bound(second, 1, 1000 ether);
+        staking.setUnbondingPeriod(period);
+        _register(INodeStaking.NodeType.Edge, 3000 ether);
+
+        VM.warp(10_000);
+        _unstake(first);
+        uint64 promised = 10_000 + period;
+        staking.setUnbondingPeriod(laterPeriod);
+
+        VM.warp(10_000 + gap);
+        uint64 restarted = uint64(10_000 + gap) + laterPeriod;
+        uint64 releaseAt = restarted > promised ? restarted : promised;
+        VM.expectEmit(address(staking));
+        emit INodeStaking.UnstakeStarted(ALICE, second, first + second, releaseAt);
+        _unstake(second);
+        INodeStaking.Node memory n = staking.getNode(ALICE);
+        assertEq(n.unbonding, first + second, "all unbonding funds together");
+        assertEq(n.unbondingReleaseAt, releaseAt, "max(promised, now + period)");
+        assertTrue(n.unbondingReleaseAt >= promised, "never earlier than promised");
+
+        // releaseAt >= now + laterPeriod > now, so releaseAt - 1 is not in the past.
+        VM.warp(releaseAt - 1);
+        VM.expectRevert(abi.encodeWithSelector(INodeStaking.StillUnbonding.selector, releaseAt));
+        _withdraw();
+        VM.warp(releaseAt);
+        _withdraw();
+        assertEq(token.balanceOf(ALICE), ALICE_FUNDS - 3000 ether + first + second, "both tranches back");
+        _assertSolvent();
+    }
+
     // ------------------------------------------------------------------ slashing
 
     function testFuzz_slashTakesStakeFirstThenUnbonding(

@@ -183,12 +183,18 @@ contract NodeStakingHandler {
             return;
         }
 
+        // The wait restarts for all unbonding funds, but never ends sooner than already promised
+        // (governance may have shortened the period since the last unstake).
+        uint64 releaseAt = uint64(block.timestamp) + staking.unbondingPeriod();
+        if (m.releaseAt > releaseAt) releaseAt = m.releaseAt;
+
         uint256 before = token.balanceOf(address(a));
         a.unstake(amount);
         assertEq(token.balanceOf(address(a)), before, "unstake: no tokens move");
+        assertEq(staking.getNode(address(a)).unbondingReleaseAt, releaseAt, "unstake: releaseAt");
         m.stake -= amount;
         m.unbonding += amount;
-        m.releaseAt = uint64(block.timestamp) + staking.unbondingPeriod();
+        m.releaseAt = releaseAt;
         if (m.stake == 0) m.status = INodeStaking.NodeStatus.Exiting;
         ++okCalls["unstake"];
     }

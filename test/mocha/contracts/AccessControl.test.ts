@@ -158,7 +158,7 @@ describe("access control", () => {
 
   it("docs/roles.md lists exactly the ROLE_TABLE", async () => {
     const doc = await readFile(new URL("../../../docs/roles.md", import.meta.url), "utf8");
-    const rows = [...doc.matchAll(/^\| (ApiRegistry|NodeStaking) \| (\w+) \| (\w+) \|$/gm)].map(
+    const rows = [...doc.matchAll(/^\|\s*(ApiRegistry|NodeStaking)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|$/gm)].map(
       (m) => `${m[1]}.${m[2]}:${m[3]}`,
     );
     expect(rows.sort()).to.deep.equal(ROLE_TABLE.map((r) => `${r.contract}.${r.fn}:${r.role}`).sort());

@@ -1,5 +1,14 @@
 import { expect } from "chai";
-import { ZeroAddress, encodeBytes32String, id, parseEther, parseUnits, type ContractTransactionResponse } from "ethers";
+import {
+  MaxUint256,
+  ZeroAddress,
+  encodeBytes32String,
+  getCreateAddress,
+  id,
+  parseEther,
+  parseUnits,
+  type ContractTransactionResponse,
+} from "ethers";
 import { defaultParams, type ListingBoundsParams } from "../../../deploy/params.js";
 import { ROLES } from "../../../deploy/roles.js";
 import { ApiRegistry__factory, MockERC20__factory, type ApiRegistry } from "../../../types/ethers-contracts/index.js";
@@ -116,6 +125,44 @@ async function minedAt(tx: Promise<ContractTransactionResponse> | ContractTransa
   return block.timestamp;
 }
 
+/** The address the next CREATE from `from` (an EOA) will get. */
+async function nextCreateAddress(from: string): Promise<string> {
+  return getCreateAddress({ from, nonce: await ethers.provider.getTransactionCount(from, "pending") });
+}
+
+/** Deploys raw `runtime` bytecode (hex, no 0x, under 256 bytes) with a minimal CODECOPY init code. */
+async function deployRuntime(f: Fixture, runtime: string): Promise<string> {
+  const len = (runtime.length / 2).toString(16).padStart(2, "0");
+  // PUSH1 len PUSH1 0x0c PUSH1 0 CODECOPY PUSH1 len PUSH1 0 RETURN, then the runtime itself.
+  const init = `0x60${len}600c60003960${len}6000f3${runtime}`;
+  const receipt = await (await f.deployer.sendTransaction({ data: init })).wait();
+  const addr = receipt?.contractAddress;
+  if (!addr) throw new Error("no contract address");
+  expect(await ethers.provider.getCode(addr)).to.equal(`0x${runtime}`);
+  return addr;
+}
+
+/** Runtime code answering every call with the first `size` bytes of memory after MSTORE(0, word). */
+function returnsWord(word: bigint, size = 32): string {
+  const w = word.toString(16).padStart(64, "0");
+  const n = size.toString(16).padStart(2, "0");
+  // PUSH32 word PUSH1 0 MSTORE PUSH1 size PUSH1 0 RETURN
+  return `7f${w}60005260${n}6000f3`;
+}
+
+/** Names of the registry's events in `tx`, in log order. */
+async function eventNames(
+  f: Fixture,
+  tx: Promise<ContractTransactionResponse> | ContractTransactionResponse,
+): Promise<string[]> {
+  const receipt = await (await tx).wait();
+  if (receipt === null) throw new Error("transaction dropped");
+  const registry = await f.registry.getAddress();
+  return receipt.logs
+    .filter((log) => log.address === registry)
+    .map((log) => f.registry.interface.parseLog(log)?.name ?? "unknown");
+}
+
 async function usdcOf(f: Fixture): Promise<string> {
   return f.usdc.getAddress();
 }
@@ -176,11 +223,15 @@ describe("ApiRegistry", () => {
       expect(boundsView(await registry.listingBounds())).to.deep.equal(b);
     });
 
-    it("constructor reverts with ZeroAddress for a zero fee token or treasury", async () => {
+    it("constructor reverts with ZeroAddress for a zero authority, fee token or treasury", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       const factory = new ApiRegistry__factory(f.deployer);
       const am = await f.accessManager.getAddress();
       const token = await f.token.getAddress();
+      await expect(factory.deploy(ZeroAddress, token, f.deployer.address, BOUNDS)).to.be.revertedWithCustomError(
+        f.registry,
+        "ZeroAddress",
+      );
       await expect(factory.deploy(am, ZeroAddress, f.deployer.address, BOUNDS)).to.be.revertedWithCustomError(
         f.registry,
         "ZeroAddress",
@@ -189,6 +240,19 @@ describe("ApiRegistry", () => {
         f.registry,
         "ZeroAddress",
       );
+    });
+
+    it("constructor reverts with InvalidTreasury when the treasury is the registry itself", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const factory = new ApiRegistry__factory(f.deployer);
+      const am = await f.accessManager.getAddress();
+      const token = await f.token.getAddress();
+      // The address the deployment will get: CREATE from the deployer at its next nonce.
+      const self = await nextCreateAddress(f.deployer.address);
+      await expect(factory.deploy(am, token, self, BOUNDS))
+        .to.be.revertedWithCustomError(f.registry, "InvalidTreasury")
+        .withArgs(self);
+      expect(await ethers.provider.getCode(self)).to.equal("0x");
     });
 
     it("constructor reverts with InvalidListingBounds for each invalid field", async () => {
@@ -298,14 +362,14 @@ describe("ApiRegistry", () => {
       expect(pricingView(await f.registry.getPricing(1n))).to.deep.equal(p);
     });
 
-    it("accepts a subscription-only model (per-call price ignored, may be zero)", async () => {
+    it("accepts a subscription-only model with a zero per-call price", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       const inp = input(await usdcOf(f), {}, { models: MODEL_SUBSCRIPTION, pricePerCall: 0n });
       const { apiId } = await registered(f, inp);
       expect(pricingView(await f.registry.getPricing(apiId))).to.deep.equal(inp.pricing);
     });
 
-    it("accepts a pay-per-call-only model (period and period price ignored, may be zero)", async () => {
+    it("accepts a pay-per-call-only model with a zero period and period price", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       const inp = input(await usdcOf(f), {}, { models: MODEL_PAY_PER_CALL, period: 0, pricePerPeriod: 0n });
       const { apiId } = await registered(f, inp);
@@ -434,23 +498,47 @@ describe("ApiRegistry", () => {
           .withArgs(am);
       });
 
-      // CONTRACT BUG (minor, reported): ApiRegistry._tokenScale only catches a *reverting*
-      // decimals() call. A contract that answers any call with empty return data (a bare
-      // fallback, an uninitialised proxy; here: runtime code `STOP`) makes the ABI decoding of
-      // the uint8 fail outside the try/catch, so register() reverts with no data
-      // ("function returned an unexpected amount of data") instead of InvalidPaymentToken.
-      // Same for a decimals() returning a value > 255. Un-skip once _tokenScale uses a
-      // low-level staticcall and checks the returned length and range.
-      it.skip("reverts with InvalidPaymentToken for a contract whose decimals() returns no data", async () => {
+      it("reverts with InvalidPaymentToken for a contract whose decimals() returns no data", async () => {
         const f = await networkHelpers.loadFixture(deployFixture);
-        // Init code that deploys the one-byte runtime 0x00 (STOP): every call succeeds, returns nothing.
-        const receipt = await (await f.deployer.sendTransaction({ data: "0x6001600c60003960016000f300" })).wait();
-        const silent = receipt?.contractAddress;
-        if (!silent) throw new Error("no contract address");
-        expect(await ethers.provider.getCode(silent)).to.equal("0x00");
+        // Runtime 0x00 (STOP): every call succeeds and returns nothing.
+        const silent = await deployRuntime(f, "00");
         await expect(f.registry.connect(f.provider).register(input(silent)))
           .to.be.revertedWithCustomError(f.registry, "InvalidPaymentToken")
           .withArgs(silent);
+      });
+
+      it("reverts with InvalidPaymentToken for a contract whose decimals() returns a value above 255", async () => {
+        const f = await networkHelpers.loadFixture(deployFixture);
+        // PUSH2 0x0100 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN: 32 bytes holding 256.
+        const wide = await deployRuntime(f, "61010060005260206000f3");
+        await expect(f.registry.connect(f.provider).register(input(wide)))
+          .to.be.revertedWithCustomError(f.registry, "InvalidPaymentToken")
+          .withArgs(wide);
+        const huge = await deployRuntime(f, returnsWord(MaxUint256));
+        await expect(f.registry.connect(f.provider).register(input(huge)))
+          .to.be.revertedWithCustomError(f.registry, "InvalidPaymentToken")
+          .withArgs(huge);
+        // 255 is still a uint8: it gets the decimals error, not the token error.
+        const max8 = await deployRuntime(f, returnsWord(255n));
+        await expect(f.registry.connect(f.provider).register(input(max8)))
+          .to.be.revertedWithCustomError(f.registry, "UnsupportedTokenDecimals")
+          .withArgs(max8, 255);
+      });
+
+      it("reverts with InvalidPaymentToken when decimals() returns other than exactly 32 bytes", async () => {
+        const f = await networkHelpers.loadFixture(deployFixture);
+        // The word 18, cut short or followed by zero bytes (the old try/decode accepted 33 and 64).
+        for (const size of [1, 31, 33, 64]) {
+          const token = await deployRuntime(f, returnsWord(18n, size));
+          await expect(f.registry.connect(f.provider).register(input(token)))
+            .to.be.revertedWithCustomError(f.registry, "InvalidPaymentToken")
+            .withArgs(token);
+        }
+        // Exactly 32 bytes holding 18: accepted through the same low-level path (no ERC-20 needed).
+        const bare = await deployRuntime(f, returnsWord(18n));
+        const inp = input(bare, {}, { pricePerCall: parseEther("0.01"), pricePerPeriod: parseEther("25") });
+        const { apiId } = await registered(f, inp);
+        expect(pricingView(await f.registry.getPricing(apiId))).to.deep.equal(inp.pricing);
       });
 
       it("reverts with UnsupportedTokenDecimals for tokens with neither 6 nor 18 decimals", async () => {
@@ -470,8 +558,8 @@ describe("ApiRegistry", () => {
         const cases: Partial<PricingIn>[] = [
           { pricePerCall: 0n },
           { pricePerPeriod: 0n },
-          { models: MODEL_PAY_PER_CALL, pricePerCall: 0n },
-          { models: MODEL_SUBSCRIPTION, pricePerPeriod: 0n },
+          { models: MODEL_PAY_PER_CALL, pricePerCall: 0n, pricePerPeriod: 0n, period: 0 },
+          { models: MODEL_SUBSCRIPTION, pricePerCall: 0n, pricePerPeriod: 0n },
           { unit: PriceUnit.Usd, paymentToken: ZeroAddress, pricePerCall: 0n },
         ];
         for (const pricing of cases) {
@@ -516,12 +604,78 @@ describe("ApiRegistry", () => {
         }
       }
 
-      it("does not cap the price of a model that is not offered", async () => {
+      it("reverts with PriceForUnofferedModel(1) for a per-call price without the pay-per-call model", async () => {
         const f = await networkHelpers.loadFixture(deployFixture);
         const dai = await f.dai.getAddress();
-        await registered(f, input(dai, {}, { models: MODEL_SUBSCRIPTION, pricePerCall: CALL_CAP + 1n }));
-        await registered(f, input(dai, {}, { models: MODEL_PAY_PER_CALL, pricePerPeriod: PERIOD_CAP + 1n, period: 1 }));
-        expect(await f.registry.apiCount()).to.equal(2n);
+        const subOnly = { models: MODEL_SUBSCRIPTION };
+        const cases: Partial<PricingIn>[] = [
+          { ...subOnly, pricePerCall: 1n },
+          { ...subOnly, pricePerCall: CALL_CAP + 1n }, // above the cap too: the model check wins
+          { ...subOnly, unit: PriceUnit.Usd, paymentToken: ZeroAddress, pricePerCall: parseEther("0.01") },
+        ];
+        for (const pricing of cases) {
+          await expect(f.registry.connect(f.provider).register(input(dai, {}, pricing)))
+            .to.be.revertedWithCustomError(f.registry, "PriceForUnofferedModel")
+            .withArgs(MODEL_PAY_PER_CALL);
+        }
+        expect(await f.registry.apiCount()).to.equal(0n);
+      });
+
+      it("reverts with PriceForUnofferedModel(2) for a period price or period without the subscription model", async () => {
+        const f = await networkHelpers.loadFixture(deployFixture);
+        const dai = await f.dai.getAddress();
+        const callOnly = { models: MODEL_PAY_PER_CALL };
+        const cases: Partial<PricingIn>[] = [
+          { ...callOnly, pricePerPeriod: 1n, period: 0 },
+          { ...callOnly, pricePerPeriod: 0n, period: 1 },
+          { ...callOnly, pricePerPeriod: PERIOD_CAP + 1n, period: BOUNDS.maxPeriod + 1 }, // out of bounds too
+          { ...callOnly, unit: PriceUnit.Usd, paymentToken: ZeroAddress, pricePerPeriod: 0n, period: 30 * DAY },
+        ];
+        for (const pricing of cases) {
+          await expect(f.registry.connect(f.provider).register(input(dai, {}, pricing)))
+            .to.be.revertedWithCustomError(f.registry, "PriceForUnofferedModel")
+            .withArgs(MODEL_SUBSCRIPTION);
+        }
+        expect(await f.registry.apiCount()).to.equal(0n);
+      });
+
+      it("setPricing reverts with PriceForUnofferedModel for a price of a model not offered; the pricing is kept", async () => {
+        const f = await networkHelpers.loadFixture(deployFixture);
+        const { apiId, input: inp } = await registered(f);
+        const r = f.registry.connect(f.provider);
+        const both = inp.pricing;
+        await expect(r.setPricing(apiId, { ...both, models: MODEL_SUBSCRIPTION }))
+          .to.be.revertedWithCustomError(f.registry, "PriceForUnofferedModel")
+          .withArgs(MODEL_PAY_PER_CALL);
+        await expect(r.setPricing(apiId, { ...both, models: MODEL_PAY_PER_CALL }))
+          .to.be.revertedWithCustomError(f.registry, "PriceForUnofferedModel")
+          .withArgs(MODEL_SUBSCRIPTION);
+        await expect(r.setPricing(apiId, { ...both, models: MODEL_PAY_PER_CALL, pricePerPeriod: 0n }))
+          .to.be.revertedWithCustomError(f.registry, "PriceForUnofferedModel")
+          .withArgs(MODEL_SUBSCRIPTION);
+        await expect(r.setPricing(apiId, { ...both, models: MODEL_PAY_PER_CALL, period: 0 }))
+          .to.be.revertedWithCustomError(f.registry, "PriceForUnofferedModel")
+          .withArgs(MODEL_SUBSCRIPTION);
+        expect(pricingView(await f.registry.getPricing(apiId))).to.deep.equal(both);
+
+        // Dropping a model works once its price fields are zeroed.
+        const callOnly = { ...both, models: MODEL_PAY_PER_CALL, pricePerPeriod: 0n, period: 0 };
+        await expect(r.setPricing(apiId, callOnly))
+          .to.emit(f.registry, "ApiPricingUpdated")
+          .withArgs(
+            apiId,
+            callOnly.unit,
+            callOnly.paymentToken,
+            MODEL_PAY_PER_CALL,
+            callOnly.stakerDiscount,
+            0,
+            callOnly.pricePerCall,
+            0n,
+          );
+        expect(pricingView(await f.registry.getPricing(apiId))).to.deep.equal(callOnly);
+        const subOnly = { ...both, models: MODEL_SUBSCRIPTION, pricePerCall: 0n };
+        await r.setPricing(apiId, subOnly);
+        expect(pricingView(await f.registry.getPricing(apiId))).to.deep.equal(subOnly);
       });
 
       it("period bounds: min and max pass, below min and above max revert with InvalidPeriod", async () => {
@@ -534,8 +688,12 @@ describe("ApiRegistry", () => {
             .to.be.revertedWithCustomError(f.registry, "InvalidPeriod")
             .withArgs(period, BOUNDS.minPeriod, BOUNDS.maxPeriod);
           await expect(
-            f.registry.connect(f.provider).register(input(usdc, {}, { period, models: MODEL_SUBSCRIPTION })),
-          ).to.be.revertedWithCustomError(f.registry, "InvalidPeriod");
+            f.registry
+              .connect(f.provider)
+              .register(input(usdc, {}, { period, models: MODEL_SUBSCRIPTION, pricePerCall: 0n })),
+          )
+            .to.be.revertedWithCustomError(f.registry, "InvalidPeriod")
+            .withArgs(period, BOUNDS.minPeriod, BOUNDS.maxPeriod);
         }
         expect(await f.registry.apiCount()).to.equal(2n);
       });
@@ -948,17 +1106,65 @@ describe("ApiRegistry", () => {
         .withArgs(apiId);
     });
 
-    it("retire clears a pending transfer", async () => {
+    it("retire clears a pending transfer and emits ApiTransferStarted(apiId, provider, 0) after ApiStatusChanged", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       const { apiId } = await registered(f);
       await f.registry.connect(f.provider).transferApi(apiId, f.provider2.address);
       expect(await f.registry.pendingProviderOf(apiId)).to.equal(f.provider2.address);
-      await f.registry.connect(f.provider).retire(apiId);
+      const tx = f.registry.connect(f.provider).retire(apiId);
+      await expect(tx).to.emit(f.registry, "ApiStatusChanged").withArgs(apiId, ApiStatus.Active, ApiStatus.Retired);
+      await expect(tx).to.emit(f.registry, "ApiTransferStarted").withArgs(apiId, f.provider.address, ZeroAddress);
+      expect(await eventNames(f, tx)).to.deep.equal(["ApiStatusChanged", "ApiTransferStarted"]);
       expect(await f.registry.pendingProviderOf(apiId)).to.equal(ZeroAddress);
       await expect(f.registry.connect(f.provider2).acceptApi(apiId))
         .to.be.revertedWithCustomError(f.registry, "ApiIsRetired")
         .withArgs(apiId);
       expect(await f.registry.providerOf(apiId)).to.equal(f.provider.address);
+    });
+
+    it("retire without a pending transfer emits no ApiTransferStarted", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      const tx = f.registry.connect(f.provider).retire(apiId);
+      await expect(tx).to.emit(f.registry, "ApiStatusChanged").withArgs(apiId, ApiStatus.Active, ApiStatus.Retired);
+      await expect(tx).not.to.emit(f.registry, "ApiTransferStarted");
+      expect(await eventNames(f, tx)).to.deep.equal(["ApiStatusChanged"]);
+      expect(await f.registry.pendingProviderOf(apiId)).to.equal(ZeroAddress);
+    });
+
+    it("retire after a cancelled or completed transfer emits no ApiTransferStarted", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      // Cancelled: transferApi(address(0)) left nothing pending.
+      const a = await registered(f);
+      await f.registry.connect(f.provider).transferApi(a.apiId, f.provider2.address);
+      await f.registry.connect(f.provider).transferApi(a.apiId, ZeroAddress);
+      const cancelled = f.registry.connect(f.provider).retire(a.apiId);
+      await expect(cancelled).not.to.emit(f.registry, "ApiTransferStarted");
+      expect(await eventNames(f, cancelled)).to.deep.equal(["ApiStatusChanged"]);
+      // Completed: acceptApi cleared the pending slot.
+      const b = await registered(f);
+      await f.registry.connect(f.provider).transferApi(b.apiId, f.provider2.address);
+      await f.registry.connect(f.provider2).acceptApi(b.apiId);
+      const completed = f.registry.connect(f.provider2).retire(b.apiId);
+      await expect(completed).not.to.emit(f.registry, "ApiTransferStarted");
+      expect(await eventNames(f, completed)).to.deep.equal(["ApiStatusChanged"]);
+    });
+
+    it("retire from Paused by a new provider cancels its own pending transfer in the event", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      await f.registry.connect(f.provider).transferApi(apiId, f.provider2.address);
+      await f.registry.connect(f.provider2).acceptApi(apiId);
+      await f.registry.connect(f.provider2).pause(apiId);
+      await f.registry.connect(f.provider2).transferApi(apiId, f.outsider.address);
+      const tx = f.registry.connect(f.provider2).retire(apiId);
+      await expect(tx).to.emit(f.registry, "ApiStatusChanged").withArgs(apiId, ApiStatus.Paused, ApiStatus.Retired);
+      await expect(tx).to.emit(f.registry, "ApiTransferStarted").withArgs(apiId, f.provider2.address, ZeroAddress);
+      expect(await eventNames(f, tx)).to.deep.equal(["ApiStatusChanged", "ApiTransferStarted"]);
+      expect(await f.registry.pendingProviderOf(apiId)).to.equal(ZeroAddress);
+      await expect(f.registry.connect(f.outsider).acceptApi(apiId))
+        .to.be.revertedWithCustomError(f.registry, "ApiIsRetired")
+        .withArgs(apiId);
     });
 
     it("status changes of one API leave the others alone", async () => {
@@ -1180,6 +1386,15 @@ describe("ApiRegistry", () => {
         .to.emit(f.registry, "TreasuryUpdated")
         .withArgs(f.outsider.address);
       expect(await f.registry.treasury()).to.equal(f.outsider.address);
+    });
+
+    it("setTreasury(registry) reverts with InvalidTreasury; the treasury is kept", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const self = await f.registry.getAddress();
+      await expect(f.registry.connect(f.deployer).setTreasury(self))
+        .to.be.revertedWithCustomError(f.registry, "InvalidTreasury")
+        .withArgs(self);
+      expect(await f.registry.treasury()).to.equal(f.deployer.address);
     });
 
     it("setTreasury(address(0)) reverts with ZeroAddress", async () => {

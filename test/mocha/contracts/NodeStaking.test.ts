@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
-import { encodeBytes32String, Signature, ZeroAddress, ZeroHash } from "ethers";
+import { encodeBytes32String, getCreateAddress, Signature, ZeroAddress, ZeroHash } from "ethers";
 import { NodeStaking__factory } from "../../../types/ethers-contracts/index.js";
 import { deployFixture, ethers, networkHelpers, NodeType, DAY, type Fixture } from "../helpers/fixture.js";
 import {
@@ -80,11 +80,15 @@ describe("NodeStaking", () => {
       expect(await fresh.unbondingPeriod()).to.equal(BigInt(2 * DAY));
     });
 
-    it("constructor rejects a zero token or a zero treasury (ZeroAddress)", async () => {
+    it("constructor rejects a zero authority, token or treasury (ZeroAddress)", async () => {
       const factory = new NodeStaking__factory(f.deployer);
       const am = await f.accessManager.getAddress();
       const token = await f.token.getAddress();
       const mins = MIN_STAKES;
+      await expect(factory.deploy(ZeroAddress, token, f.deployer.address, 7 * DAY, mins)).to.be.revertedWithCustomError(
+        factory,
+        "ZeroAddress",
+      );
       await expect(factory.deploy(am, ZeroAddress, f.deployer.address, 7 * DAY, mins)).to.be.revertedWithCustomError(
         factory,
         "ZeroAddress",
@@ -93,6 +97,19 @@ describe("NodeStaking", () => {
         factory,
         "ZeroAddress",
       );
+    });
+
+    it("constructor rejects the contract itself as treasury (InvalidTreasury)", async () => {
+      const factory = new NodeStaking__factory(f.deployer);
+      const am = await f.accessManager.getAddress();
+      const token = await f.token.getAddress();
+      // The address the deployment will get: CREATE from the deployer at its next nonce.
+      const nonce = await ethers.provider.getTransactionCount(f.deployer.address, "pending");
+      const self = getCreateAddress({ from: f.deployer.address, nonce });
+      await expect(factory.deploy(am, token, self, 7 * DAY, MIN_STAKES))
+        .to.be.revertedWithCustomError(factory, "InvalidTreasury")
+        .withArgs(self);
+      expect(await ethers.provider.getCode(self)).to.equal("0x");
     });
 
     it("constructor validates the unbonding period and the minimum stakes", async () => {
@@ -421,6 +438,61 @@ describe("NodeStaking", () => {
       await expect(f.staking.connect(f.operator).withdraw({ gasLimit: 500_000 }))
         .to.be.revertedWithCustomError(f.staking, "StillUnbonding")
         .withArgs(t1 + UNBONDING_PERIOD);
+    });
+
+    it("a later unstake under a shortened period does not shorten the wait on earlier funds", async () => {
+      await register(f, f.operator, { amount: E(3000) });
+      await f.staking.connect(f.deployer).setUnbondingPeriod(MAX_UNBONDING_PERIOD);
+      const t1 = await nextTimestamp();
+      await f.staking.connect(f.operator).unstake(E(500));
+      const release = t1 + MAX_UNBONDING_PERIOD;
+
+      await f.staking.connect(f.deployer).setUnbondingPeriod(MIN_UNBONDING_PERIOD);
+      const t2 = await nextTimestamp(DAY);
+      expect(t2 + MIN_UNBONDING_PERIOD).to.be.lessThan(release);
+      await expect(f.staking.connect(f.operator).unstake(E(100)))
+        .to.emit(f.staking, "UnstakeStarted")
+        .withArgs(f.operator.address, E(100), E(600), release);
+      const n = await f.staking.getNode(f.operator.address);
+      expect(n.unbonding).to.equal(E(600));
+      expect(n.unbondingReleaseAt).to.equal(release);
+
+      // Neither the new period nor the second unstake lets anything out early.
+      await networkHelpers.time.setNextBlockTimestamp(t2 + MIN_UNBONDING_PERIOD);
+      await expect(f.staking.connect(f.operator).withdraw({ gasLimit: 500_000 }))
+        .to.be.revertedWithCustomError(f.staking, "StillUnbonding")
+        .withArgs(release);
+      await networkHelpers.time.setNextBlockTimestamp(release - 1n);
+      await expect(f.staking.connect(f.operator).withdraw({ gasLimit: 500_000 }))
+        .to.be.revertedWithCustomError(f.staking, "StillUnbonding")
+        .withArgs(release);
+      expect(BigInt(await networkHelpers.time.latest())).to.equal(release - 1n);
+
+      await networkHelpers.time.setNextBlockTimestamp(release);
+      const tx = f.staking.connect(f.operator).withdraw();
+      await expect(tx).to.emit(f.staking, "Withdrawn").withArgs(f.operator.address, E(600));
+      await expect(tx).to.changeTokenBalances(ethers, f.token, [f.operator, staking], [E(600), -E(600)]);
+    });
+
+    it("under a shortened period releaseAt is the later of the current release and now + period", async () => {
+      await register(f, f.operator, { amount: E(3000) });
+      const t1 = await nextTimestamp();
+      await f.staking.connect(f.operator).unstake(E(500));
+      const release = t1 + UNBONDING_PERIOD;
+      await f.staking.connect(f.deployer).setUnbondingPeriod(MIN_UNBONDING_PERIOD);
+
+      // now + 1 day is exactly the current release: it stays.
+      await networkHelpers.time.setNextBlockTimestamp(release - MIN_UNBONDING_PERIOD);
+      await expect(f.staking.connect(f.operator).unstake(E(100)))
+        .to.emit(f.staking, "UnstakeStarted")
+        .withArgs(f.operator.address, E(100), E(600), release);
+
+      // One second later, now + 1 day is past the current release: the new, later time wins.
+      const t3 = await nextTimestamp(1);
+      await expect(f.staking.connect(f.operator).unstake(E(100)))
+        .to.emit(f.staking, "UnstakeStarted")
+        .withArgs(f.operator.address, E(100), E(700), t3 + MIN_UNBONDING_PERIOD);
+      expect((await f.staking.getNode(f.operator.address)).unbondingReleaseAt).to.equal(release + 1n);
     });
   });
 
@@ -813,6 +885,13 @@ describe("NodeStaking", () => {
         f.staking,
         "ZeroAddress",
       );
+    });
+
+    it("reverts InvalidTreasury for the staking contract itself; the treasury is kept", async () => {
+      await expect(f.staking.connect(f.deployer).setTreasury(staking))
+        .to.be.revertedWithCustomError(f.staking, "InvalidTreasury")
+        .withArgs(staking);
+      expect(await f.staking.treasury()).to.equal(f.deployer.address);
     });
 
     it("is restricted (AccessManagedUnauthorized)", async () => {

@@ -1,0 +1,113 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { deploymentSchema } from "../../../deploy/deployments.js";
+import { devAccount } from "../../../scripts/cli/env.js";
+import { BIN, freePort, run, start, type Spawned } from "../helpers/processes.js";
+
+/**
+ * The README's run command, end to end in real processes: a JSON-RPC chain, the deploy, the demo
+ * API and its listing, a demo node; then the CLI as a separate process against that chain.
+ */
+describe("e2e: local network + CLI", function () {
+  this.timeout(120_000);
+  let network: Spawned;
+  let env: Record<string, string>;
+  let demoUrl: string;
+
+  before(async () => {
+    const [rpcPort, demoPort] = [await freePort(), await freePort()];
+    const dir = await mkdtemp(path.join(tmpdir(), "meshgate-e2e-"));
+    env = {
+      MESHGATE_RPC_PORT: String(rpcPort),
+      MESHGATE_DEMO_API_PORT: String(demoPort),
+      MESHGATE_DEPLOYMENT: path.join(dir, "localhost.json"),
+      MESHGATE_RPC_URL: `http://127.0.0.1:${rpcPort}`,
+    };
+    demoUrl = `http://127.0.0.1:${demoPort}`;
+    network = start(path.join(BIN, "hardhat"), ["run", "scripts/local-network.ts"], env);
+    await network.waitFor(/Ctrl-C stops the network/, 90_000);
+  });
+
+  after(async () => {
+    expect(await network.stop()).to.equal(0);
+  });
+
+  it("writes a valid deployment file for the chain it started", async () => {
+    const deployment = deploymentSchema.parse(JSON.parse(await readFile(env.MESHGATE_DEPLOYMENT!, "utf8")));
+    expect(deployment.chainId).to.equal(31337);
+    expect(network.output()).to.include(deployment.contracts.ApiRegistry.address);
+    expect(network.output()).to.include(deployment.contracts.NodeStaking.address);
+  });
+
+  it("serves the demo API that it listed", async () => {
+    const res = await fetch(`${demoUrl}/v1/forecast?city=Lisbon`);
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as { city: string; days: unknown[] };
+    expect(body.city).to.equal("Lisbon");
+    expect(body.days).to.have.length(3);
+    expect((await fetch(`${demoUrl}/v1/forecast`)).status).to.equal(400);
+  });
+
+  it("the CLI shows the demo API and node, and acts with a chosen dev account", async () => {
+    const tsx = path.join(BIN, "tsx");
+    const shown = await run(tsx, ["scripts/cli/main.ts", "api", "show", "1"], env);
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(shown.stdout).to.include(`upstream      ${demoUrl}`).and.include("0.001 USD");
+
+    const paused = await run(tsx, ["scripts/cli/main.ts", "api", "pause", "1", "--account", "1"], env);
+    expect(paused.code, paused.stderr).to.equal(0);
+    expect(paused.stdout).to.match(/Paused API 1 in tx 0x[0-9a-f]{64}/);
+
+    const refused = await run(tsx, ["scripts/cli/main.ts", "api", "resume", "1"], env);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.include("NotApiProvider");
+
+    const usage = await run(tsx, ["scripts/cli/main.ts", "node", "fly"], env);
+    expect(usage.code).to.equal(2);
+    expect(usage.stderr).to.include('unknown command "node fly"');
+  });
+
+  it("npm run deploy deploys again to the running chain, by name (localhost) or by URL + key (remote)", async () => {
+    const hardhat = path.join(BIN, "hardhat");
+    for (const [networkName, extra] of [
+      ["localhost", {}],
+      ["remote", { MESHGATE_DEPLOYER_KEY: devAccount(3).privateKey }],
+    ] as const) {
+      const file = `${env.MESHGATE_DEPLOYMENT}.${networkName}.json`;
+      const deployed = await run(hardhat, ["run", "deploy/deploy.ts", "--network", networkName], {
+        ...env,
+        ...extra,
+        MESHGATE_DEPLOYMENT: file,
+      });
+      expect(deployed.code, deployed.stderr).to.equal(0);
+      const deployment = deploymentSchema.parse(JSON.parse(await readFile(file, "utf8")));
+      expect(deployment.network).to.equal(networkName);
+      expect(deployment.deployer).to.equal(networkName === "remote" ? devAccount(3).address : devAccount(0).address);
+      const shown = await run(path.join(BIN, "tsx"), ["scripts/cli/main.ts", "node", "show"], {
+        ...env,
+        MESHGATE_DEPLOYMENT: file,
+      });
+      expect(shown.code, shown.stderr).to.equal(0);
+      expect(shown.stdout).to.include("has no node");
+    }
+  });
+
+  it("the CLI names the fix when the chain is unreachable or the deployment is for another chain", async () => {
+    const tsx = path.join(BIN, "tsx");
+    const down = await run(tsx, ["scripts/cli/main.ts", "api", "show", "1"], {
+      ...env,
+      MESHGATE_RPC_URL: `http://127.0.0.1:${await freePort()}`,
+    });
+    expect(down.code).to.equal(2);
+    expect(down.stderr).to.include('start a local network with "npm start"');
+
+    const noFile = await run(tsx, ["scripts/cli/main.ts", "api", "show", "1"], {
+      ...env,
+      MESHGATE_DEPLOYMENT: "/nonexistent.json",
+    });
+    expect(noFile.code).to.equal(2);
+    expect(noFile.stderr).to.include("deploy first");
+  });
+});
