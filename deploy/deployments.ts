@@ -21,6 +21,8 @@ export const deploymentSchema = z.object({
     MeshToken: deployedContract,
     ApiRegistry: deployedContract,
     NodeStaking: deployedContract,
+    UsdPriceOracle: deployedContract,
+    PaymentEscrow: deployedContract,
   }),
 });
 

@@ -23,6 +23,10 @@ export interface DeployParams {
   /** Unbonding period, seconds. */
   unbondingPeriod: number;
   listingBounds: ListingBoundsParams;
+  /** How long escrow withdrawals and signer revocations thaw, seconds. */
+  escrowThawPeriod: number;
+  /** Shares of every voucher redemption, basis points summing to 10,000. */
+  revenueSplit: { providerBps: number; nodeBps: number; protocolBps: number };
 }
 
 const DAY = 24 * 60 * 60;
@@ -44,5 +48,7 @@ export function defaultParams(deployer: string): DeployParams {
       maxMetadataLength: 512,
       listingFee: 0n,
     },
+    escrowThawPeriod: 2 * DAY,
+    revenueSplit: { providerBps: 8000, nodeBps: 1500, protocolBps: 500 },
   };
 }

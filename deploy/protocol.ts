@@ -4,10 +4,14 @@ import {
   ApiRegistry__factory,
   MeshToken__factory,
   NodeStaking__factory,
+  PaymentEscrow__factory,
+  UsdPriceOracle__factory,
   type AccessManager,
   type ApiRegistry,
   type MeshToken,
   type NodeStaking,
+  type PaymentEscrow,
+  type UsdPriceOracle,
 } from "../types/ethers-contracts/index.js";
 import type { ContractName, Deployment } from "./deployments.js";
 import { defaultParams, type DeployParams } from "./params.js";
@@ -19,6 +23,8 @@ export interface Protocol {
   token: MeshToken;
   registry: ApiRegistry;
   staking: NodeStaking;
+  oracle: UsdPriceOracle;
+  escrow: PaymentEscrow;
 }
 
 export interface DeployResult {
@@ -83,7 +89,23 @@ export async function deployProtocol(
   blocks.NodeStaking = await deployedBlock(staking);
   log(`NodeStaking    ${await staking.getAddress()}`);
 
-  const protocol: Protocol = { accessManager, token, registry, staking };
+  const oracle = await new UsdPriceOracle__factory(signer).deploy(await accessManager.getAddress());
+  blocks.UsdPriceOracle = await deployedBlock(oracle);
+  log(`UsdPriceOracle ${await oracle.getAddress()}`);
+
+  const escrow = await new PaymentEscrow__factory(signer).deploy(
+    await accessManager.getAddress(),
+    await registry.getAddress(),
+    await staking.getAddress(),
+    await oracle.getAddress(),
+    params.treasury,
+    params.escrowThawPeriod,
+    params.revenueSplit,
+  );
+  blocks.PaymentEscrow = await deployedBlock(escrow);
+  log(`PaymentEscrow  ${await escrow.getAddress()}`);
+
+  const protocol: Protocol = { accessManager, token, registry, staking, oracle, escrow };
   await wireRoles(protocol, params);
   log("roles wired (see docs/roles.md)");
 
@@ -92,6 +114,8 @@ export async function deployProtocol(
     MeshToken: await token.getAddress(),
     ApiRegistry: await registry.getAddress(),
     NodeStaking: await staking.getAddress(),
+    UsdPriceOracle: await oracle.getAddress(),
+    PaymentEscrow: await escrow.getAddress(),
   };
   const contracts = Object.fromEntries(
     (Object.keys(addresses) as ContractName[]).map((name) => [
@@ -120,6 +144,8 @@ async function wireRoles(protocol: Protocol, params: DeployParams): Promise<void
   const targets: Record<ManagedContract, BaseContract> = {
     ApiRegistry: protocol.registry,
     NodeStaking: protocol.staking,
+    UsdPriceOracle: protocol.oracle,
+    PaymentEscrow: protocol.escrow,
   };
 
   // One setTargetFunctionRole call per (contract, role) pair.
@@ -152,5 +178,7 @@ export function attachProtocol(deployment: Deployment, runner: Signer): Protocol
     token: MeshToken__factory.connect(c.MeshToken.address, runner),
     registry: ApiRegistry__factory.connect(c.ApiRegistry.address, runner),
     staking: NodeStaking__factory.connect(c.NodeStaking.address, runner),
+    oracle: UsdPriceOracle__factory.connect(c.UsdPriceOracle.address, runner),
+    escrow: PaymentEscrow__factory.connect(c.PaymentEscrow.address, runner),
   };
 }

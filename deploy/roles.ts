@@ -14,7 +14,7 @@ export const ROLES = {
 export type RoleName = keyof typeof ROLES;
 
 /** Contracts whose privileged functions the AccessManager guards. */
-export type ManagedContract = "ApiRegistry" | "NodeStaking";
+export type ManagedContract = "ApiRegistry" | "NodeStaking" | "UsdPriceOracle" | "PaymentEscrow";
 
 export interface RoleRule {
   readonly contract: ManagedContract;
@@ -29,6 +29,11 @@ export const ROLE_TABLE: readonly RoleRule[] = [
   { contract: "NodeStaking", fn: "setUnbondingPeriod", role: "PROTOCOL" },
   { contract: "NodeStaking", fn: "setTreasury", role: "PROTOCOL" },
   { contract: "NodeStaking", fn: "slash", role: "SECURITY" },
+  { contract: "UsdPriceOracle", fn: "setFeed", role: "PROTOCOL" },
+  { contract: "UsdPriceOracle", fn: "removeFeed", role: "PROTOCOL" },
+  { contract: "PaymentEscrow", fn: "setRevenueSplit", role: "PROTOCOL" },
+  { contract: "PaymentEscrow", fn: "setThawPeriod", role: "PROTOCOL" },
+  { contract: "PaymentEscrow", fn: "setTreasury", role: "PROTOCOL" },
 ];
 
 /** Human-readable role labels, emitted on-chain with AccessManager.labelRole. */

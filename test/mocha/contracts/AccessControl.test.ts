@@ -2,10 +2,11 @@ import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import { encodeBytes32String, parseEther, type BaseContract } from "ethers";
 import { ROLE_TABLE, ROLES, type ManagedContract, type RoleRule } from "../../../deploy/roles.js";
+import { MockAggregatorV3__factory } from "../../../types/ethers-contracts/index.js";
 import { DAY, deployFixture, ethers, networkHelpers, NodeType, region, type Fixture } from "../helpers/fixture.js";
 
 /** Valid arguments for every privileged function, so only authorization can make it fail. */
-function argsFor(f: Fixture, rule: RoleRule): unknown[] {
+function argsFor(f: AcFixture, rule: RoleRule): unknown[] {
   const key = `${rule.contract}.${rule.fn}`;
   switch (key) {
     case "ApiRegistry.setListingBounds":
@@ -21,6 +22,7 @@ function argsFor(f: Fixture, rule: RoleRule): unknown[] {
       ];
     case "ApiRegistry.setTreasury":
     case "NodeStaking.setTreasury":
+    case "PaymentEscrow.setTreasury":
       return [f.rest[0]!.address];
     case "NodeStaking.setMinStake":
       return [NodeType.Edge, parseEther("500")];
@@ -28,20 +30,44 @@ function argsFor(f: Fixture, rule: RoleRule): unknown[] {
       return [2 * DAY];
     case "NodeStaking.slash":
       return [f.operator.address, parseEther("1"), encodeBytes32String("test")];
+    case "UsdPriceOracle.setFeed":
+      return [f.usdcAddress, f.feedAddress, 3600];
+    case "UsdPriceOracle.removeFeed":
+      return [f.daiAddress];
+    case "PaymentEscrow.setRevenueSplit":
+      return [{ providerBps: 7000, nodeBps: 2000, protocolBps: 1000 }];
+    case "PaymentEscrow.setThawPeriod":
+      return [3 * DAY];
     default:
       throw new Error(`no arguments defined for ${key}: add them to this test`);
   }
 }
 
 function target(f: Fixture, contract: ManagedContract): BaseContract {
-  return contract === "ApiRegistry" ? f.registry : f.staking;
+  const targets: Record<ManagedContract, BaseContract> = {
+    ApiRegistry: f.registry,
+    NodeStaking: f.staking,
+    UsdPriceOracle: f.oracle,
+    PaymentEscrow: f.escrow,
+  };
+  return targets[contract];
 }
 
-async function fixtureWithNode() {
+/** State every privileged call needs: a node to slash, a feed to remove, a feed to set. */
+async function fixtureWithState() {
   const f = await deployFixture();
   await f.staking.connect(f.operator).registerNode(NodeType.Edge, region("eu"), "https://n1", 10, parseEther("2000"));
-  return f;
+  const feed = await new MockAggregatorV3__factory(f.deployer).deploy(8, 100_000_000n);
+  const [usdcAddress, daiAddress, feedAddress] = [
+    await f.usdc.getAddress(),
+    await f.dai.getAddress(),
+    await feed.getAddress(),
+  ];
+  await f.oracle.setFeed(daiAddress, feedAddress, 3600);
+  return { ...f, usdcAddress, daiAddress, feedAddress };
 }
+
+type AcFixture = Awaited<ReturnType<typeof fixtureWithState>>;
 
 /** Functions anyone may call (their own checks apply); everything else must be in ROLE_TABLE. */
 const OPEN_FUNCTIONS: Record<ManagedContract, string[]> = {
@@ -68,12 +94,27 @@ const OPEN_FUNCTIONS: Record<ManagedContract, string[]> = {
     "delegateBySig",
     "setAuthority",
   ],
+  UsdPriceOracle: ["setAuthority"],
+  PaymentEscrow: [
+    "deposit",
+    "startWithdraw",
+    "cancelWithdraw",
+    "finishWithdraw",
+    "authorizeSigner",
+    "revokeSigner",
+    "redeem",
+    "redeemBatch",
+    "claimNodeEarnings",
+    "claimProviderEarnings",
+    "collectProtocolFees",
+    "setAuthority",
+  ],
 };
 
 describe("access control", () => {
   it("every state-changing function is either privileged (ROLE_TABLE) or deliberately open", async () => {
     const f = await networkHelpers.loadFixture(deployFixture);
-    for (const contract of ["ApiRegistry", "NodeStaking"] as const) {
+    for (const contract of Object.keys(OPEN_FUNCTIONS) as ManagedContract[]) {
       const mutating = target(f, contract)
         .interface.fragments.filter((x) => x.type === "function")
         .map((x) => x as unknown as { name: string; stateMutability: string })
@@ -103,7 +144,7 @@ describe("access control", () => {
   for (const rule of ROLE_TABLE) {
     describe(`${rule.contract}.${rule.fn} (${rule.role})`, () => {
       it("reverts with AccessManagedUnauthorized for every unprivileged account", async () => {
-        const f = await networkHelpers.loadFixture(fixtureWithNode);
+        const f = await networkHelpers.loadFixture(fixtureWithState);
         const unprivileged = [f.provider, f.provider2, f.operator, f.operator2, f.outsider, ...f.rest.slice(0, 3)];
         const t = target(f, rule.contract);
         for (const account of unprivileged) {
@@ -114,11 +155,15 @@ describe("access control", () => {
         }
       });
 
-      it("succeeds for the role holder, for a newly granted holder, and not after revocation", async () => {
-        const f = await networkHelpers.loadFixture(fixtureWithNode);
+      it("succeeds for the role holder", async () => {
+        const f = await networkHelpers.loadFixture(fixtureWithState);
         const t = target(f, rule.contract);
         await expect(t.connect(f.deployer).getFunction(rule.fn)(...argsFor(f, rule))).not.to.revert(ethers);
+      });
 
+      it("succeeds for a newly granted holder, and not after revocation", async () => {
+        const f = await networkHelpers.loadFixture(fixtureWithState);
+        const t = target(f, rule.contract);
         const newcomer = f.rest[1]!;
         await f.accessManager.grantRole(ROLES[rule.role], newcomer.address, 0);
         await expect(t.connect(newcomer).getFunction(rule.fn)(...argsFor(f, rule))).not.to.revert(ethers);
@@ -158,7 +203,7 @@ describe("access control", () => {
 
   it("docs/roles.md lists exactly the ROLE_TABLE", async () => {
     const doc = await readFile(new URL("../../../docs/roles.md", import.meta.url), "utf8");
-    const rows = [...doc.matchAll(/^\|\s*(ApiRegistry|NodeStaking)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|$/gm)].map(
+    const rows = [...doc.matchAll(/^\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(PROTOCOL|SECURITY)\s*\|$/gm)].map(
       (m) => `${m[1]}.${m[2]}:${m[3]}`,
     );
     expect(rows.sort()).to.deep.equal(ROLE_TABLE.map((r) => `${r.contract}.${r.fn}:${r.role}`).sort());
