@@ -6,6 +6,7 @@
  * Last line: {"redeemOneGas", "batchMarginalGas", ...}; batchMarginalGas = (batch100 - batch1) / 99.
  */
 import { encodeBytes32String, id, parseEther, parseUnits, Wallet, type ContractTransactionResponse } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { network } from "hardhat";
 import { deployProtocol } from "../deploy/protocol.js";
 import { escrowDomain, signSignerAuthorization, signVoucher } from "../sdk/vouchers.js";
@@ -13,8 +14,12 @@ import { MockERC20__factory } from "../types/ethers-contracts/index.js";
 
 const BATCHES = [1, 10, 50, 100];
 const { ethers, networkHelpers } = await network.create();
-const [deployer, provider, operator, other] = await ethers.getSigners();
-if (!deployer || !provider || !operator || !other) throw new Error("needs 4 accounts");
+const [deployer, provider, operator, other] = (await ethers.getSigners()) as [
+  HardhatEthersSigner,
+  HardhatEthersSigner,
+  HardhatEthersSigner,
+  HardhatEthersSigner,
+];
 const { protocol } = await deployProtocol(deployer, { network: "bench" });
 const { registry, staking, token, escrow } = protocol;
 const usdc = await new MockERC20__factory(deployer).deploy("USD Coin", "USDC", 6);
@@ -65,7 +70,13 @@ type Payer = Awaited<ReturnType<typeof newPayer>>;
 /** The next voucher of a payer: 25 more calls at $0.001. */
 async function nextVoucher(p: Payer) {
   p.cumulative += parseUnits("0.025", 6);
-  const voucher = { payer: p.payer.address, node: operator.address, apiId: 1n, token: usdcAddress, cumulativeAmount: p.cumulative };
+  const voucher = {
+    payer: p.payer.address,
+    node: operator.address,
+    apiId: 1n,
+    token: usdcAddress,
+    cumulativeAmount: p.cumulative,
+  };
   return { voucher, signature: await signVoucher(p.hot, domain, voucher) };
 }
 
@@ -99,7 +110,8 @@ const batch1 = batchGas.get(1)!;
 const batch100 = batchGas.get(100)!;
 const batchMarginalGas = Number(batch100 - batch1) / 99;
 
-const row = (label: string, value: string, note = "") => console.log(`${label.padEnd(52)}${value.padStart(12)}  ${note}`);
+const row = (label: string, value: string, note = "") =>
+  console.log(`${label.padEnd(52)}${value.padStart(12)}  ${note}`);
 console.log("Meshgate escrow redemption gas (in-process EVM, optimizer 200 runs)\n");
 row("case", "gas", "notes");
 row("baseline: one ERC-20 transfer (pay a call on-chain)", transferGas.toString());

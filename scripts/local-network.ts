@@ -44,37 +44,37 @@ const demo = await startDemoApi(MESHGATE_DEMO_API_PORT, MESHGATE_HOST).catch((er
 });
 
 const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: 250 });
-const [deployer, apiProvider, operator] = [0, 1, 2].map((i) => new NonceManager(devAccount(i).connect(provider))) as [
-  NonceManager,
-  NonceManager,
-  NonceManager,
-];
+const [deployer, apiProvider, operator, payer] = [0, 1, 2, 3].map(
+  (i) => new NonceManager(devAccount(i).connect(provider)),
+) as [NonceManager, NonceManager, NonceManager, NonceManager];
 
 const { protocol, deployment } = await deployProtocol(deployer, { network: "localhost" });
 const file = await writeDeployment(deployment, MESHGATE_DEPLOYMENT);
 const seed = await seedDemo(
   protocol,
-  { treasury: deployer, provider: apiProvider, operator },
+  { treasury: deployer, provider: apiProvider, operator, payer },
   { upstream: demo.url, node: "http://127.0.0.1:8787" },
 );
 
-const c = deployment.contracts;
+const contractLines = Object.entries(deployment.contracts)
+  .map(([name, { address }]) => `  ${name.padEnd(15)} ${address}`)
+  .join("\n");
 console.log(`Meshgate local network is up.
 
   JSON-RPC        ${rpcUrl}  (chain ${deployment.chainId})
   Demo API        ${demo.url}/v1/forecast?city=Lisbon
   Deployment      ${file}
 
-  AccessManager   ${c.AccessManager.address}
-  MeshToken       ${c.MeshToken.address}
-  ApiRegistry     ${c.ApiRegistry.address}
-  NodeStaking     ${c.NodeStaking.address}
+${contractLines}
+  dUSDC (dev)     ${seed.stablecoin}  (6 decimals, $1 feed; 1,000,000 to dev accounts 1-3)
 
   Demo API id     ${seed.apiId} (provider ${seed.provider}, dev account 1)
   Demo node       ${seed.operator} (edge, dev account 2)
+  Demo payer      ${seed.payer} (dev account 3: 100 dUSDC in a channel to the demo node)
 
 Try: npm run cli -- api show ${seed.apiId}
      npm run cli -- node show ${seed.operator}
+     npm run cli -- channel show --account 3 --node ${seed.operator} --api ${seed.apiId} --token ${seed.stablecoin}
 Ctrl-C stops the network.`);
 
 await new Promise<void>((resolve) => {

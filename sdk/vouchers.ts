@@ -45,7 +45,12 @@ const HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681
 
 /** The escrow's EIP-712 domain: binds vouchers to one chain and one contract. */
 export function escrowDomain(chainId: bigint | number, escrow: string): TypedDataDomain {
-  return { name: "Meshgate PaymentEscrow", version: "1", chainId: BigInt(chainId), verifyingContract: getAddress(escrow) };
+  return {
+    name: "Meshgate PaymentEscrow",
+    version: "1",
+    chainId: BigInt(chainId),
+    verifyingContract: getAddress(escrow),
+  };
 }
 
 /** The channel a voucher draws from: keccak256(abi.encode(payer, node, apiId, token)). */
@@ -77,11 +82,7 @@ export async function signSignerAuthorization(
 
 /** Why a voucher is refused; the names match the contract's custom errors. */
 export type VoucherRejection =
-  | "InvalidSignature"
-  | "SignerNotAuthorized"
-  | "NothingToRedeem"
-  | "InsufficientBalance"
-  | "InvalidVoucher";
+  "InvalidSignature" | "SignerNotAuthorized" | "NothingToRedeem" | "InsufficientBalance" | "InvalidVoucher";
 
 /** What verification needs to know about on-chain state (read it with `readVoucherState`). */
 export interface VoucherState {
@@ -96,8 +97,7 @@ export interface VoucherState {
 }
 
 export type VerifyResult =
-  | { ok: true; signer: string; redeemable: bigint }
-  | { ok: false; reason: VoucherRejection; signer?: string };
+  { ok: true; signer: string; redeemable: bigint } | { ok: false; reason: VoucherRejection; signer?: string };
 
 /**
  * Recovers the signer of a voucher signature exactly as OpenZeppelin's ECDSA.tryRecoverCalldata

@@ -4,6 +4,8 @@ import {
   ApiRegistry__factory,
   MeshToken__factory,
   NodeStaking__factory,
+  PaymentEscrow__factory,
+  UsdPriceOracle__factory,
 } from "../../types/ethers-contracts/index.js";
 
 /** Bad command-line input: the message says what to type instead. Exit code 2. */
@@ -23,14 +25,20 @@ export class RevertError extends Error {
 }
 
 // Every error any protocol contract (or the token it pulls) can raise, in one ABI.
-const protocolErrors = new Interface(
-  [
-    ...ApiRegistry__factory.abi,
-    ...NodeStaking__factory.abi,
-    ...MeshToken__factory.abi,
-    ...AccessManager__factory.abi,
-  ].filter((fragment) => fragment.type === "error"),
-);
+const protocolErrors = new Interface([
+  ...new Map(
+    [
+      ...ApiRegistry__factory.abi,
+      ...NodeStaking__factory.abi,
+      ...MeshToken__factory.abi,
+      ...AccessManager__factory.abi,
+      ...PaymentEscrow__factory.abi,
+      ...UsdPriceOracle__factory.abi,
+    ]
+      .filter((fragment) => fragment.type === "error")
+      .map((fragment) => [JSON.stringify(fragment), fragment]),
+  ).values(),
+]);
 
 type Hint = (args: ErrorDescription["args"]) => string;
 
@@ -68,6 +76,24 @@ const HINTS: Record<string, Hint> = {
   ZeroRegion: () => "pass --region <code, e.g. eu-west>",
   ZeroCapacity: () => "pass --capacity <requests per second, > 0>",
   AccessManagedUnauthorized: (a) => `${a[0]} lacks the governance role this function needs (see docs/roles.md)`,
+  TokenNotAccepted: (a) => `API ${a[0]} does not accept token ${a[1]}: use the API's payment token (api show)`,
+  InsufficientBalance: (a) => `${a[0]} requested but only ${a[1]} is in the channel (base units)`,
+  NoWithdrawal: () => 'no withdrawal in progress: start one with "channel withdraw"',
+  StillThawing: (a) => `the withdrawal thaws until ${new Date(Number(a[0]) * 1000).toISOString()}; finish it then`,
+  SignerAlreadyAuthorized: (a) => `${a[0]} already signs for ${a[1]}`,
+  SignerNotAuthorized: (a) => `${a[0]} may not sign for ${a[1]}: authorize it with "signer authorize"`,
+  SignerRevocationPending: (a) =>
+    `${a[0]} is already being revoked (effective ${new Date(Number(a[1]) * 1000).toISOString()})`,
+  InvalidSignerProof: (a) => `the consent signature is not by ${a[0]}: pass that key with --signer-key`,
+  ProofExpired: () => "the consent signature expired: sign a new one",
+  InvalidSignature: () => "the voucher signature is malformed or not canonical: sign it again",
+  NothingToRedeem: () => "this voucher is not above what the channel already paid: nothing to redeem",
+  EmptyBatch: () => "the voucher file holds no vouchers",
+  NothingToClaim: () => "nothing to claim yet",
+  NoFeed: (a) => `token ${a[0]} has no USD feed: use another token or ask governance to add a feed`,
+  StalePrice: (a) => `the USD feed for ${a[0]} is stale: try again once it updates`,
+  InvalidPrice: (a) => `the USD feed for ${a[0]} answered ${a[1]}: payments in it are paused`,
+  IncompleteRound: (a) => `the USD feed for ${a[0]} has an incomplete round: try again later`,
   ERC20InsufficientBalance: (a) => `${a[0]} holds ${mesh(a[1])}; ${mesh(a[2])} is needed`,
   ERC20InsufficientAllowance: (a) => `allowance of ${a[0]} is ${mesh(a[1])}; ${mesh(a[2])} is needed`,
 };

@@ -1,13 +1,24 @@
 import { parseArgs } from "node:util";
 import { apiCommands } from "./commands/api.js";
+import { channelCommands } from "./commands/channel.js";
+import { earningsCommands } from "./commands/earnings.js";
 import { nodeCommands } from "./commands/node.js";
+import { signerCommands } from "./commands/signer.js";
+import { voucherCommands } from "./commands/voucher.js";
 import type { CliContext } from "./context.js";
 import { UsageError } from "./errors.js";
 import type { Options } from "./args.js";
 
 type Command = (ctx: CliContext, args: string[], opts: Options) => Promise<void>;
 
-const GROUPS: Record<string, Record<string, Command>> = { api: apiCommands, node: nodeCommands };
+const GROUPS: Record<string, Record<string, Command>> = {
+  api: apiCommands,
+  node: nodeCommands,
+  channel: channelCommands,
+  signer: signerCommands,
+  voucher: voucherCommands,
+  earnings: earningsCommands,
+};
 
 export const USAGE = `meshgate <group> <command> [args] [--options]
 
@@ -20,6 +31,13 @@ export const USAGE = `meshgate <group> <command> [args] [--options]
   node register --type edge|mobile|cloud|validator --region <code> --url <url> --capacity <rps> --stake <MESH>
   node update [--region <code>] [--url <url>] [--capacity <rps>]
   node topup <MESH> | node unstake <MESH> | node withdraw | node show [operator]
+  channel deposit|withdraw --node <addr> --api <id> --token <erc20> --amount <x>   (deposit also tops up)
+  channel finish-withdraw|cancel-withdraw|show --node <addr> --api <id> --token <erc20> [--payer <addr>]
+  channel redeem <vouchers.json>            (one signed voucher or an array; batches per node and token)
+  signer authorize --signer-key <0x key | new> | signer revoke <address>
+  voucher sign --node <addr> --api <id> --token <erc20> --cumulative <x> [--signer-key <0x key>] [--out <file>]
+  earnings show --token <erc20> [--node <addr>] [--api <id>]
+  earnings claim-node --token <erc20> | earnings claim-provider --api <id> --token <erc20>
 
 Environment: MESHGATE_RPC_URL (default http://127.0.0.1:8545), MESHGATE_PRIVATE_KEY or --account <n>
 (a local dev account; chain 31337 only), MESHGATE_DEPLOYMENT (default deployments/localhost.json).`;
@@ -42,6 +60,13 @@ const OPTION_NAMES = [
   "capacity",
   "stake",
   "account",
+  "node",
+  "api",
+  "amount",
+  "payer",
+  "signer-key",
+  "cumulative",
+  "out",
 ] as const;
 const FLAG_NAMES = ["usd", "staker-discount", "no-staker-discount", "help"] as const;
 
@@ -69,7 +94,10 @@ export function parseCommand(argv: string[]): ParsedCommand {
   }
   const [groupName, commandName, ...args] = parsed.positionals;
   const group = groupName === undefined ? undefined : GROUPS[groupName];
-  if (group === undefined) throw new UsageError(`unknown group "${groupName ?? ""}": use api or node\n\n${USAGE}`);
+  if (group === undefined)
+    throw new UsageError(
+      `unknown group "${groupName ?? ""}": use one of ${Object.keys(GROUPS).join(", ")}\n\n${USAGE}`,
+    );
   const command = commandName === undefined ? undefined : group[commandName];
   if (command === undefined) {
     throw new UsageError(

@@ -1,11 +1,29 @@
-import { encodeBytes32String, keccak256, parseEther, toUtf8Bytes, ZeroAddress, type Signer } from "ethers";
+import { encodeBytes32String, keccak256, parseEther, parseUnits, toUtf8Bytes, ZeroAddress, type Signer } from "ethers";
 import type { Protocol } from "../../deploy/protocol.js";
+import { DevStablecoin__factory, DevUsdFeed__factory } from "../../types/ethers-contracts/index.js";
 import { DEMO_OPENAPI } from "./demo-api.js";
 
 export interface DemoSeed {
   apiId: bigint;
   provider: string;
   operator: string;
+  stablecoin: string;
+  payer: string;
+}
+
+/**
+ * Deploys the local stand-ins for a stablecoin (dUSDC, 6 decimals, 1,000,000 to each holder) and
+ * its USD feed (fixed at $1, always fresh), and registers the feed with the oracle.
+ */
+export async function deployDevStablecoin(protocol: Protocol, deployer: Signer, holders: string[]): Promise<string> {
+  const coin = await new DevStablecoin__factory(deployer).deploy(holders, parseUnits("1000000", 6));
+  await coin.waitForDeployment();
+  const feed = await new DevUsdFeed__factory(deployer).deploy(100_000_000n);
+  await feed.waitForDeployment();
+  await (
+    await protocol.oracle.connect(deployer).setFeed(await coin.getAddress(), await feed.getAddress(), 3600)
+  ).wait();
+  return coin.getAddress();
 }
 
 /**
@@ -14,7 +32,7 @@ export interface DemoSeed {
  */
 export async function seedDemo(
   protocol: Protocol,
-  accounts: { treasury: Signer; provider: Signer; operator: Signer },
+  accounts: { treasury: Signer; provider: Signer; operator: Signer; payer: Signer },
   urls: { upstream: string; node: string },
 ): Promise<DemoSeed> {
   const { registry, staking, token } = protocol;
@@ -47,5 +65,14 @@ export async function seedDemo(
   await (
     await staking.connect(accounts.operator).registerNode(0, encodeBytes32String("local"), urls.node, 100, stake)
   ).wait();
-  return { apiId: log.args[0] as bigint, provider, operator };
+  const apiId = log.args[0] as bigint;
+
+  // A consumer with a funded channel to the demo node, paying in the dev stablecoin.
+  const payer = await accounts.payer.getAddress();
+  const stablecoin = await deployDevStablecoin(protocol, accounts.treasury, [payer, provider, operator]);
+  const deposit = parseUnits("100", 6);
+  const coin = DevStablecoin__factory.connect(stablecoin, accounts.payer);
+  await (await coin.approve(await protocol.escrow.getAddress(), deposit)).wait();
+  await (await protocol.escrow.connect(accounts.payer).deposit(operator, apiId, stablecoin, deposit)).wait();
+  return { apiId, provider, operator, stablecoin, payer };
 }

@@ -1,8 +1,9 @@
-import { Contract, ZeroAddress, decodeBytes32String, formatUnits, type Log } from "ethers";
+import { ZeroAddress, decodeBytes32String, formatUnits, type Log } from "ethers";
 import type { IApiRegistry } from "../../../types/ethers-contracts/index.js";
 import { address, amount, apiId, duration, flag, metadataHash, required, shortText, type Options } from "../args.js";
 import { type CliContext, read, send } from "../context.js";
 import { UsageError } from "../errors.js";
+import { tokenDecimals } from "./tokens.js";
 
 const MODEL_PAY_PER_CALL = 1;
 const MODEL_SUBSCRIPTION = 2;
@@ -11,17 +12,6 @@ const UNIT_USD = 1;
 const STATUS = ["none", "active", "paused", "retired"];
 
 type Pricing = IApiRegistry.PricingStruct;
-
-async function tokenDecimals(ctx: CliContext, token: string): Promise<number> {
-  const erc20 = new Contract(token, ["function decimals() view returns (uint8)"], ctx.signer);
-  try {
-    return Number(await erc20.getFunction("decimals")());
-  } catch {
-    throw new UsageError(
-      `--token ${token} has no decimals(): pass the address of an ERC-20 (6 or 18 decimals) or --usd`,
-    );
-  }
-}
 
 /** Builds a price list from options, on top of `base` (the current one, for updates). */
 async function pricingFrom(ctx: CliContext, opts: Options, base?: IApiRegistry.PricingStructOutput): Promise<Pricing> {

@@ -2,6 +2,7 @@ import { decodeBytes32String, formatEther } from "ethers";
 import { address, amount, positiveInt, required, shortText, type Options } from "../args.js";
 import { type CliContext, read, send } from "../context.js";
 import { UsageError } from "../errors.js";
+import { ensureAllowance } from "./tokens.js";
 
 const NODE_TYPES = ["edge", "mobile", "cloud", "validator"] as const;
 const STATUS = ["none", "active", "exiting"];
@@ -19,13 +20,8 @@ function meshAmount(value: string | undefined, what: string): bigint {
 }
 
 /** Raises the staking contract's MESH allowance to `needed` when it is short. */
-async function ensureAllowance(ctx: CliContext, needed: bigint): Promise<void> {
-  const owner = await ctx.signer.getAddress();
-  const spender = await ctx.protocol.staking.getAddress();
-  const allowance = await ctx.protocol.token.allowance(owner, spender);
-  if (allowance >= needed) return;
-  const receipt = await send(() => ctx.protocol.token.connect(ctx.signer).approve(spender, needed));
-  ctx.out(`Approved ${formatEther(needed)} MESH for staking in tx ${receipt.hash}`);
+async function ensureStakingAllowance(ctx: CliContext, needed: bigint): Promise<void> {
+  await ensureAllowance(ctx, await ctx.protocol.token.getAddress(), await ctx.protocol.staking.getAddress(), needed);
 }
 
 async function register(ctx: CliContext, _args: string[], opts: Options): Promise<void> {
@@ -34,7 +30,7 @@ async function register(ctx: CliContext, _args: string[], opts: Options): Promis
   const url = required(opts, "url", "https://node.example.com");
   const capacity = positiveInt(required(opts, "capacity", "100 (requests per second)"), "--capacity", UINT32_MAX);
   const stake = meshAmount(opts.stake, "--stake");
-  await ensureAllowance(ctx, stake);
+  await ensureStakingAllowance(ctx, stake);
   const receipt = await send(() =>
     ctx.protocol.staking.connect(ctx.signer).registerNode(type, region, url, capacity, stake),
   );
@@ -55,7 +51,7 @@ async function update(ctx: CliContext, _args: string[], opts: Options): Promise<
 
 async function topUp(ctx: CliContext, args: string[]): Promise<void> {
   const value = meshAmount(args[0], "the amount");
-  await ensureAllowance(ctx, value);
+  await ensureStakingAllowance(ctx, value);
   const receipt = await send(() => ctx.protocol.staking.connect(ctx.signer).topUp(value));
   ctx.out(`Staked ${formatEther(value)} more MESH in tx ${receipt.hash}`);
 }

@@ -159,7 +159,7 @@ describe("scripts: meshgate CLI", () => {
         op,
         "node register --type cloud --region us-east --url https://n.example --capacity 250 --stake 5000",
       );
-      expect(reg[0]).to.match(/^Approved 5000.0 MESH for staking in tx 0x/);
+      expect(reg[0]).to.match(/^Approved 5000.0 of 0x[0-9a-fA-F]{40} for 0x[0-9a-fA-F]{40} in tx 0x/);
       expect(reg[1]).to.match(/^Registered cloud node 0x[0-9a-fA-F]{40} with 5000.0 MESH in tx 0x/);
       let node = await f.staking.getNode(op.address);
       expect([node.nodeType, node.stake, node.capacity, node.url]).to.deep.equal([
