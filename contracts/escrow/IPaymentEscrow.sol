@@ -71,6 +71,8 @@ interface IPaymentEscrow is IEarningsLedger {
     error ZeroAmount();
     error NodeNotActive(address node);
     error TokenNotAccepted(uint256 apiId, address token);
+    error ApiNotActive(uint256 apiId);
+    error PayPerCallNotOffered(uint256 apiId);
     error InsufficientBalance(uint256 requested, uint256 available);
     error NoWithdrawal(bytes32 channelId);
     error StillThawing(uint64 thawEndsAt);

@@ -33,6 +33,7 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EIP712 {
     bytes32 public constant SIGNER_AUTHORIZATION_TYPEHASH =
         keccak256("SignerAuthorization(address payer,uint256 deadline)");
     uint16 private constant BPS = 10_000;
+    uint8 private constant MODEL_PAY_PER_CALL = 1; // ApiRegistry.MODEL_PAY_PER_CALL
 
     struct BatchTotals {
         uint256 apiId;
@@ -86,7 +87,8 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EIP712 {
     // ---------------------------------------------------------------- payer: funds
 
     /// @notice Adds `amount` of `token` to the caller's channel to `node` for `apiId` (opens it
-    ///         on first deposit). The node must be active and the API must accept the token.
+    ///         on first deposit). The node must be active, and the API active, offering
+    ///         pay-per-call and accepting the token.
     function deposit(address node, uint256 apiId, address token, uint128 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         if (!staking.isActive(node)) revert NodeNotActive(node);
@@ -309,6 +311,8 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EIP712 {
 
     function _checkAcceptedToken(uint256 apiId, address token) private view {
         IApiRegistry.Pricing memory p = registry.getPricing(apiId);
+        if (!registry.isActive(apiId)) revert ApiNotActive(apiId);
+        if (p.models & MODEL_PAY_PER_CALL == 0) revert PayPerCallNotOffered(apiId);
         bool accepted = p.unit == IApiRegistry.PriceUnit.Usd ? oracle.hasFeed(token) : p.paymentToken == token;
         if (!accepted || token == address(0)) revert TokenNotAccepted(apiId, token);
     }
