@@ -128,8 +128,10 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
     }
 
     /// @notice Moves `amount` of active stake into unbonding; it can be withdrawn once the
-    ///         unbonding period has passed. A new unstake restarts the wait for all unbonding
-    ///         funds. What stays staked must be zero (the node exits) or at least the minimum.
+    ///         unbonding period has passed. All unbonding funds share one release time: the
+    ///         later of the current one and now + the unbonding period, so a shortened period
+    ///         never releases funds earlier. What stays staked must be zero (the node exits) or
+    ///         at least the minimum.
     function unstake(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         Node storage node = _activeNode(msg.sender);
@@ -139,9 +141,9 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
         uint256 minimum = minStake[node.nodeType];
         if (remaining != 0 && remaining < minimum) revert StakeBelowMinimum(remaining, minimum);
 
-        // Never release earlier funds sooner than promised, even if the period was shortened.
+        // Never release funds already unbonding sooner than promised, even if the period was shortened.
         uint64 releaseAt = uint64(block.timestamp) + unbondingPeriod;
-        if (node.unbondingReleaseAt > releaseAt) releaseAt = node.unbondingReleaseAt;
+        if (node.unbonding != 0 && node.unbondingReleaseAt > releaseAt) releaseAt = node.unbondingReleaseAt;
         uint256 unbonding = node.unbonding + amount;
         node.stake = uint128(remaining);
         node.unbonding = unbonding.toUint128();
@@ -196,6 +198,7 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
         if (fromUnbonding != 0) {
             node.unbonding = uint128(unbonding - fromUnbonding);
             totalUnbonding -= fromUnbonding;
+            if (node.unbonding == 0) node.unbondingReleaseAt = 0;
         }
         if (node.stake == 0 && node.status == NodeStatus.Active) {
             node.status = NodeStatus.Exiting;

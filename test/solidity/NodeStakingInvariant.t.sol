@@ -186,7 +186,7 @@ contract NodeStakingHandler {
         // The wait restarts for all unbonding funds, but never ends sooner than already promised
         // (governance may have shortened the period since the last unstake).
         uint64 releaseAt = uint64(block.timestamp) + staking.unbondingPeriod();
-        if (m.releaseAt > releaseAt) releaseAt = m.releaseAt;
+        if (m.unbonding != 0 && m.releaseAt > releaseAt) releaseAt = m.releaseAt;
 
         uint256 before = token.balanceOf(address(a));
         a.unstake(amount);
@@ -261,6 +261,7 @@ contract NodeStakingHandler {
 
         m.stake -= fromStake;
         m.unbonding -= fromUnbonding;
+        if (fromUnbonding != 0 && m.unbonding == 0) m.releaseAt = 0;
         m.slashed += fromStake + fromUnbonding;
         ghostSlashed += fromStake + fromUnbonding;
         if (m.stake == 0 && m.status == INodeStaking.NodeStatus.Active) m.status = INodeStaking.NodeStatus.Exiting;
