@@ -23,6 +23,9 @@ export const deploymentSchema = z.object({
     NodeStaking: deployedContract,
     UsdPriceOracle: deployedContract,
     PaymentEscrow: deployedContract,
+    DiscountStaking: deployedContract,
+    PriceQuoter: deployedContract,
+    Subscriptions: deployedContract,
   }),
 });
 

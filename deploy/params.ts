@@ -27,6 +27,12 @@ export interface DeployParams {
   escrowThawPeriod: number;
   /** Shares of every voucher redemption, basis points summing to 10,000. */
   revenueSplit: { providerBps: number; nodeBps: number; protocolBps: number };
+  /** Consumer discount tiers: strictly ascending MESH stakes, non-decreasing discounts (max 8). */
+  discountTiers: readonly { minStake: bigint; discountBps: number }[];
+  /** How long unstaked discount stake cools down before it can be withdrawn, seconds. */
+  discountCooldown: number;
+  /** Protocol share of subscription payments, basis points (at most 3,000). */
+  subscriptionProtocolBps: number;
 }
 
 const DAY = 24 * 60 * 60;
@@ -50,5 +56,12 @@ export function defaultParams(deployer: string): DeployParams {
     },
     escrowThawPeriod: 2 * DAY,
     revenueSplit: { providerBps: 8000, nodeBps: 1500, protocolBps: 500 },
+    discountTiers: [
+      { minStake: parseEther("1000"), discountBps: 500 },
+      { minStake: parseEther("10000"), discountBps: 1000 },
+      { minStake: parseEther("100000"), discountBps: 2000 },
+    ],
+    discountCooldown: 7 * DAY,
+    subscriptionProtocolBps: 500,
   };
 }

@@ -2,15 +2,21 @@ import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
 import {
   AccessManager__factory,
   ApiRegistry__factory,
+  DiscountStaking__factory,
   MeshToken__factory,
   NodeStaking__factory,
   PaymentEscrow__factory,
+  PriceQuoter__factory,
+  Subscriptions__factory,
   UsdPriceOracle__factory,
   type AccessManager,
   type ApiRegistry,
+  type DiscountStaking,
   type MeshToken,
   type NodeStaking,
   type PaymentEscrow,
+  type PriceQuoter,
+  type Subscriptions,
   type UsdPriceOracle,
 } from "../types/ethers-contracts/index.js";
 import type { ContractName, Deployment } from "./deployments.js";
@@ -25,6 +31,9 @@ export interface Protocol {
   staking: NodeStaking;
   oracle: UsdPriceOracle;
   escrow: PaymentEscrow;
+  discounts: DiscountStaking;
+  quoter: PriceQuoter;
+  subscriptions: Subscriptions;
 }
 
 export interface DeployResult {
@@ -105,7 +114,44 @@ export async function deployProtocol(
   blocks.PaymentEscrow = await deployedBlock(escrow);
   log(`PaymentEscrow  ${await escrow.getAddress()}`);
 
-  const protocol: Protocol = { accessManager, token, registry, staking, oracle, escrow };
+  const discounts = await new DiscountStaking__factory(signer).deploy(
+    await accessManager.getAddress(),
+    await token.getAddress(),
+    params.discountCooldown,
+    [...params.discountTiers],
+  );
+  blocks.DiscountStaking = await deployedBlock(discounts);
+  log(`DiscountStaking ${await discounts.getAddress()}`);
+
+  const quoter = await new PriceQuoter__factory(signer).deploy(
+    await registry.getAddress(),
+    await oracle.getAddress(),
+    await discounts.getAddress(),
+  );
+  blocks.PriceQuoter = await deployedBlock(quoter);
+  log(`PriceQuoter    ${await quoter.getAddress()}`);
+
+  const subscriptions = await new Subscriptions__factory(signer).deploy(
+    await accessManager.getAddress(),
+    await registry.getAddress(),
+    await quoter.getAddress(),
+    params.treasury,
+    params.subscriptionProtocolBps,
+  );
+  blocks.Subscriptions = await deployedBlock(subscriptions);
+  log(`Subscriptions  ${await subscriptions.getAddress()}`);
+
+  const protocol: Protocol = {
+    accessManager,
+    token,
+    registry,
+    staking,
+    oracle,
+    escrow,
+    discounts,
+    quoter,
+    subscriptions,
+  };
   await wireRoles(protocol, params);
   log("roles wired (see docs/roles.md)");
 
@@ -116,6 +162,9 @@ export async function deployProtocol(
     NodeStaking: await staking.getAddress(),
     UsdPriceOracle: await oracle.getAddress(),
     PaymentEscrow: await escrow.getAddress(),
+    DiscountStaking: await discounts.getAddress(),
+    PriceQuoter: await quoter.getAddress(),
+    Subscriptions: await subscriptions.getAddress(),
   };
   const contracts = Object.fromEntries(
     (Object.keys(addresses) as ContractName[]).map((name) => [
@@ -146,6 +195,9 @@ async function wireRoles(protocol: Protocol, params: DeployParams): Promise<void
     NodeStaking: protocol.staking,
     UsdPriceOracle: protocol.oracle,
     PaymentEscrow: protocol.escrow,
+    DiscountStaking: protocol.discounts,
+    PriceQuoter: protocol.quoter,
+    Subscriptions: protocol.subscriptions,
   };
 
   // One setTargetFunctionRole call per (contract, role) pair.
@@ -180,5 +232,8 @@ export function attachProtocol(deployment: Deployment, runner: Signer): Protocol
     staking: NodeStaking__factory.connect(c.NodeStaking.address, runner),
     oracle: UsdPriceOracle__factory.connect(c.UsdPriceOracle.address, runner),
     escrow: PaymentEscrow__factory.connect(c.PaymentEscrow.address, runner),
+    discounts: DiscountStaking__factory.connect(c.DiscountStaking.address, runner),
+    quoter: PriceQuoter__factory.connect(c.PriceQuoter.address, runner),
+    subscriptions: Subscriptions__factory.connect(c.Subscriptions.address, runner),
   };
 }

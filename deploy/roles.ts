@@ -13,8 +13,18 @@ export const ROLES = {
 
 export type RoleName = keyof typeof ROLES;
 
-/** Contracts whose privileged functions the AccessManager guards. */
-export type ManagedContract = "ApiRegistry" | "NodeStaking" | "UsdPriceOracle" | "PaymentEscrow";
+/**
+ * Contracts whose privileged functions the AccessManager guards. PriceQuoter has none (it is
+ * stateless, with immutable wiring); it is listed so the matrix test proves it stays read-only.
+ */
+export type ManagedContract =
+  | "ApiRegistry"
+  | "NodeStaking"
+  | "UsdPriceOracle"
+  | "PaymentEscrow"
+  | "DiscountStaking"
+  | "PriceQuoter"
+  | "Subscriptions";
 
 export interface RoleRule {
   readonly contract: ManagedContract;
@@ -34,6 +44,10 @@ export const ROLE_TABLE: readonly RoleRule[] = [
   { contract: "PaymentEscrow", fn: "setRevenueSplit", role: "PROTOCOL" },
   { contract: "PaymentEscrow", fn: "setThawPeriod", role: "PROTOCOL" },
   { contract: "PaymentEscrow", fn: "setTreasury", role: "PROTOCOL" },
+  { contract: "DiscountStaking", fn: "setTiers", role: "PROTOCOL" },
+  { contract: "DiscountStaking", fn: "setCooldown", role: "PROTOCOL" },
+  { contract: "Subscriptions", fn: "setProtocolBps", role: "PROTOCOL" },
+  { contract: "Subscriptions", fn: "setTreasury", role: "PROTOCOL" },
 ];
 
 /** Human-readable role labels, emitted on-chain with AccessManager.labelRole. */

@@ -8,6 +8,7 @@ import {
   keccak256,
   recoverAddress,
   TypedDataEncoder,
+  ZeroAddress,
   type Signer,
   type TypedDataDomain,
   type TypedDataField,
@@ -86,6 +87,8 @@ export type VoucherRejection =
 
 /** What verification needs to know about on-chain state (read it with `readVoucherState`). */
 export interface VoucherState {
+  /** The key whose signer record was read: it must be the key that signed the voucher. */
+  signer: string;
   /** The channel's balance and redeemed total. */
   balance: bigint;
   redeemed: bigint;
@@ -132,9 +135,15 @@ export function verifyVoucher(
   const signer = recoverVoucherSigner(domain, voucher, signature);
   if (signer === undefined) return { ok: false, reason: "InvalidSignature" };
   const payer = getAddress(voucher.payer);
+  if (signer !== payer && signer !== getAddress(state.signer)) {
+    // The signer record in `state` belongs to another key: it says nothing about this signature.
+    return { ok: false, reason: "SignerNotAuthorized", signer };
+  }
   const authorized =
-    signer === payer ||
-    (getAddress(state.signerPayer) === payer && (state.signerRevokedAt === 0n || state.now < state.signerRevokedAt));
+    (signer === payer && payer !== ZeroAddress) ||
+    (payer !== ZeroAddress &&
+      getAddress(state.signerPayer) === payer &&
+      (state.signerRevokedAt === 0n || state.now < state.signerRevokedAt));
   if (!authorized) return { ok: false, reason: "SignerNotAuthorized", signer };
   if (voucher.cumulativeAmount <= state.redeemed) return { ok: false, reason: "NothingToRedeem", signer };
   const redeemable = voucher.cumulativeAmount - state.redeemed;
@@ -149,7 +158,10 @@ export interface EscrowReader {
   runner: { provider: { getBlock(tag: "latest"): Promise<{ timestamp: number } | null> } | null } | null;
 }
 
-/** Reads the on-chain state `verifyVoucher` needs for `voucher` signed by `signer`. */
+/**
+ * Reads the on-chain state `verifyVoucher` needs for `voucher` signed by `signer` (use the
+ * address `recoverVoucherSigner` returns; a record read for another key never authorizes).
+ */
 export async function readVoucherState(escrow: EscrowReader, voucher: Voucher, signer: string): Promise<VoucherState> {
   const provider = escrow.runner?.provider;
   if (!provider) throw new Error("the escrow contract has no provider to read from");
@@ -160,6 +172,7 @@ export async function readVoucherState(escrow: EscrowReader, voucher: Voucher, s
   ]);
   if (!block) throw new Error("cannot read the latest block");
   return {
+    signer: getAddress(signer),
     balance: channel.balance,
     redeemed: channel.redeemed,
     signerPayer: info.payer,

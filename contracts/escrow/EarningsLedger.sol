@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IApiRegistry} from "../registry/IApiRegistry.sol";
 import {IEarningsLedger} from "./IEarningsLedger.sol";
@@ -16,6 +17,7 @@ import {IEarningsLedger} from "./IEarningsLedger.sol";
 /// @dev The provider share follows the API: after a transfer, the new provider claims it.
 abstract contract EarningsLedger is IEarningsLedger, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     /// @notice The API catalogue (who the provider of an API is).
     IApiRegistry public immutable registry;
@@ -69,8 +71,9 @@ abstract contract EarningsLedger is IEarningsLedger, AccessManaged, ReentrancyGu
     function _creditApi(address token, uint256 apiId, uint256 providerShare, uint256 protocolShare) internal {
         if (providerShare == 0 && protocolShare == 0) return;
         ApiEarnings storage e = apiEarnings[token][apiId];
-        e.provider += uint128(providerShare);
-        e.protocol += uint128(protocolShare);
+        // SafeCast: a batch sums shares in uint256; never truncate them into the uint128 slots.
+        e.provider += providerShare.toUint128();
+        e.protocol += protocolShare.toUint128();
     }
 
     function _setTreasury(address treasury_) private {

@@ -171,7 +171,11 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EIP712 {
     function revokeSigner(address signer) external {
         SignerInfo memory info = signers[signer];
         if (info.payer != msg.sender) revert SignerNotAuthorized(signer, msg.sender);
-        if (info.revokedAt != 0) revert SignerRevocationPending(signer, info.revokedAt);
+        if (info.revokedAt != 0) {
+            // Already revoked for good: for this payer the key is simply no longer a signer.
+            if (block.timestamp >= info.revokedAt) revert SignerNotAuthorized(signer, msg.sender);
+            revert SignerRevocationPending(signer, info.revokedAt);
+        }
         uint64 revokedAt = uint64(block.timestamp) + thawPeriod;
         signers[signer].revokedAt = revokedAt;
         emit SignerRevocationStarted(msg.sender, signer, revokedAt);

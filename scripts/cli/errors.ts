@@ -2,9 +2,12 @@ import { formatEther, Interface, isError, type ErrorDescription } from "ethers";
 import {
   AccessManager__factory,
   ApiRegistry__factory,
+  DiscountStaking__factory,
   MeshToken__factory,
   NodeStaking__factory,
   PaymentEscrow__factory,
+  PriceQuoter__factory,
+  Subscriptions__factory,
   UsdPriceOracle__factory,
 } from "../../types/ethers-contracts/index.js";
 
@@ -24,20 +27,24 @@ export class RevertError extends Error {
   }
 }
 
-// Every error any protocol contract (or the token it pulls) can raise, in one ABI.
+// Every error any protocol contract (or a token it pulls) can raise, in one ABI. Contracts share
+// some errors (ZeroAddress, ...): keep one fragment per signature.
+const errorFragments = [
+  ApiRegistry__factory.abi,
+  NodeStaking__factory.abi,
+  MeshToken__factory.abi,
+  AccessManager__factory.abi,
+  PaymentEscrow__factory.abi,
+  UsdPriceOracle__factory.abi,
+  Subscriptions__factory.abi,
+  DiscountStaking__factory.abi,
+  PriceQuoter__factory.abi,
+]
+  .flat()
+  .filter((fragment) => fragment.type === "error")
+  .map((fragment) => fragment as { name: string; inputs: readonly { type: string }[] });
 const protocolErrors = new Interface([
-  ...new Map(
-    [
-      ...ApiRegistry__factory.abi,
-      ...NodeStaking__factory.abi,
-      ...MeshToken__factory.abi,
-      ...AccessManager__factory.abi,
-      ...PaymentEscrow__factory.abi,
-      ...UsdPriceOracle__factory.abi,
-    ]
-      .filter((fragment) => fragment.type === "error")
-      .map((fragment) => [JSON.stringify(fragment), fragment]),
-  ).values(),
+  ...new Map(errorFragments.map((f) => [`${f.name}(${f.inputs.map((i) => i.type).join(",")})`, f])).values(),
 ]);
 
 type Hint = (args: ErrorDescription["args"]) => string;
@@ -96,6 +103,14 @@ const HINTS: Record<string, Hint> = {
   StalePrice: (a) => `the USD feed for ${a[0]} is stale: try again once it updates`,
   InvalidPrice: (a) => `the USD feed for ${a[0]} answered ${a[1]}: payments in it are paused`,
   IncompleteRound: (a) => `the USD feed for ${a[0]} has an incomplete round: try again later`,
+  InvalidPeriods: (a) => `--periods must be 1 to ${a[1]} (got ${a[0]})`,
+  SubscriptionNotOffered: (a) => `API ${a[0]} offers no subscription: use a channel (pay per call)`,
+  PriceAboveLimit: (a) => `the price ${a[0]} is above your limit ${a[1]}: raise --max-price or wait`,
+  InsufficientPrepaidBalance: () => 'the prepaid balance cannot cover the renewal: "subscription deposit"',
+  NotSubscribed: (a) => `${a[0]} has no subscription to API ${a[1]}`,
+  RenewalDisabled: (a) => `subscription ${a[0]} was cancelled: subscribe again`,
+  NotDue: (a) => `subscription ${a[0]} is not due: renewable from ${new Date(Number(a[1]) * 1000).toISOString()}`,
+  StillCooling: (a) => `MESH cools down until ${new Date(Number(a[0]) * 1000).toISOString()}`,
   ERC20InsufficientBalance: (a) => `${a[0]} holds ${mesh(a[1])}; ${mesh(a[2])} is needed`,
   ERC20InsufficientAllowance: (a) => `allowance of ${a[0]} is ${mesh(a[1])}; ${mesh(a[2])} is needed`,
 };

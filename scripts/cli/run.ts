@@ -1,9 +1,11 @@
 import { parseArgs } from "node:util";
 import { apiCommands } from "./commands/api.js";
 import { channelCommands } from "./commands/channel.js";
+import { discountCommands } from "./commands/discount.js";
 import { earningsCommands } from "./commands/earnings.js";
 import { nodeCommands } from "./commands/node.js";
 import { signerCommands } from "./commands/signer.js";
+import { subscriptionCommands } from "./commands/subscription.js";
 import { voucherCommands } from "./commands/voucher.js";
 import type { CliContext } from "./context.js";
 import { UsageError } from "./errors.js";
@@ -18,6 +20,8 @@ const GROUPS: Record<string, Record<string, Command>> = {
   signer: signerCommands,
   voucher: voucherCommands,
   earnings: earningsCommands,
+  subscription: subscriptionCommands,
+  discount: discountCommands,
 };
 
 export const USAGE = `meshgate <group> <command> [args] [--options]
@@ -38,6 +42,10 @@ export const USAGE = `meshgate <group> <command> [args] [--options]
   voucher sign --node <addr> --api <id> --token <erc20> --cumulative <x> [--signer-key <0x key>] [--out <file>]
   earnings show --token <erc20> [--node <addr>] [--api <id>]
   earnings claim-node --token <erc20> | earnings claim-provider --api <id> --token <erc20>
+  subscription buy --api <id> --token <erc20> --periods <n> [--max-price <x>] | subscription cancel --api <id>
+  subscription deposit|withdraw --token <erc20> --amount <x>   (prepaid balance for renewals)
+  subscription show --api <id> [--payer <addr>] | subscription renew <subscription id>
+  discount stake <MESH> | discount unstake <MESH> | discount withdraw | discount show [account]
 
 Environment: MESHGATE_RPC_URL (default http://127.0.0.1:8545), MESHGATE_PRIVATE_KEY or --account <n>
 (a local dev account; chain 31337 only), MESHGATE_DEPLOYMENT (default deployments/localhost.json).`;
@@ -67,6 +75,8 @@ const OPTION_NAMES = [
   "signer-key",
   "cumulative",
   "out",
+  "periods",
+  "max-price",
 ] as const;
 const FLAG_NAMES = ["usd", "staker-discount", "no-staker-discount", "help"] as const;
 

@@ -23,6 +23,7 @@ function argsFor(f: AcFixture, rule: RoleRule): unknown[] {
     case "ApiRegistry.setTreasury":
     case "NodeStaking.setTreasury":
     case "PaymentEscrow.setTreasury":
+    case "Subscriptions.setTreasury":
       return [f.rest[0]!.address];
     case "NodeStaking.setMinStake":
       return [NodeType.Edge, parseEther("500")];
@@ -38,6 +39,12 @@ function argsFor(f: AcFixture, rule: RoleRule): unknown[] {
       return [{ providerBps: 7000, nodeBps: 2000, protocolBps: 1000 }];
     case "PaymentEscrow.setThawPeriod":
       return [3 * DAY];
+    case "DiscountStaking.setTiers":
+      return [[{ minStake: parseEther("500"), discountBps: 300 }]];
+    case "DiscountStaking.setCooldown":
+      return [3 * DAY];
+    case "Subscriptions.setProtocolBps":
+      return [1000];
     default:
       throw new Error(`no arguments defined for ${key}: add them to this test`);
   }
@@ -49,6 +56,9 @@ function target(f: Fixture, contract: ManagedContract): BaseContract {
     NodeStaking: f.staking,
     UsdPriceOracle: f.oracle,
     PaymentEscrow: f.escrow,
+    DiscountStaking: f.discounts,
+    PriceQuoter: f.quoter,
+    Subscriptions: f.subscriptions,
   };
   return targets[contract];
 }
@@ -105,6 +115,19 @@ const OPEN_FUNCTIONS: Record<ManagedContract, string[]> = {
     "redeem",
     "redeemBatch",
     "claimNodeEarnings",
+    "claimProviderEarnings",
+    "collectProtocolFees",
+    "setAuthority",
+  ],
+  DiscountStaking: ["stake", "requestUnstake", "withdraw", "setAuthority"],
+  PriceQuoter: [], // stateless: no state-changing functions at all
+  Subscriptions: [
+    "subscribe",
+    "cancel",
+    "depositBalance",
+    "withdrawBalance",
+    "renew",
+    "performUpkeep",
     "claimProviderEarnings",
     "collectProtocolFees",
     "setAuthority",

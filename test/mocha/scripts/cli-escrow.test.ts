@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { Wallet, parseEther, parseUnits, type Signer } from "ethers";
 import { channelId } from "../../../sdk/vouchers.js";
-import { RevertError, UsageError } from "../../../scripts/cli/errors.js";
+import { type RevertError, UsageError } from "../../../scripts/cli/errors.js";
 import { runCli } from "../../../scripts/cli/run.js";
 import {
   apiInput,
@@ -36,13 +36,11 @@ async function fails(promise: Promise<unknown>): Promise<Error> {
 async function escrowFixture() {
   const f = await deployFixture();
   const usdc = await f.usdc.getAddress();
-  await f.registry
-    .connect(f.provider)
-    .register(
-      apiInput(usdc, {
-        pricing: { ...apiInput(usdc).pricing, models: MODEL_PAY_PER_CALL, period: 0, pricePerPeriod: 0 },
-      }),
-    );
+  await f.registry.connect(f.provider).register(
+    apiInput(usdc, {
+      pricing: { ...apiInput(usdc).pricing, models: MODEL_PAY_PER_CALL, period: 0, pricePerPeriod: 0 },
+    }),
+  );
   await f.staking.connect(f.operator).registerNode(NodeType.Edge, region("eu"), "https://n1", 10, parseEther("2000"));
   const payer = f.rest[0]!;
   await f.usdc.mint(payer.address, parseUnits("1000", 6));
