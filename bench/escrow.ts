@@ -122,6 +122,10 @@ for (const [size, g] of batchGas) {
   row(`redeemBatch of ${size}`, g.toString(), `${(Number(g) / size).toFixed(0)} per voucher`);
 }
 row("batch marginal gas per voucher ((100 - 1) / 99)", batchMarginalGas.toFixed(0), "target <= 25000");
+// Push instead of pull: paying provider, node and treasury directly means three token transfers
+// per redemption; each costs what a warm transfer costs above the 21,000 transaction base.
+const pushExtra = 3n * (transferGas - 21_000n);
+row("push alternative: + 3 direct transfers per redeem", `+${pushExtra}`, "derived from the baseline");
 console.log(
   JSON.stringify({
     redeemOneGas: Number(redeemOneGas),
@@ -129,5 +133,6 @@ console.log(
     redeemFirstEverGas: Number(firstEverGas),
     batchGas: Object.fromEntries([...batchGas].map(([k, v]) => [k, Number(v)])),
     baselineTransferGas: Number(transferGas),
+    pushAlternativeExtraGas: Number(pushExtra),
   }),
 );
