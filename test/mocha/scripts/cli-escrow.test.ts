@@ -2,10 +2,10 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { Wallet, parseEther, parseUnits, type Signer } from "ethers";
+import { Wallet, parseEther, parseUnits } from "ethers";
 import { channelId } from "../../../sdk/vouchers.js";
 import { type RevertError, UsageError } from "../../../scripts/cli/errors.js";
-import { runCli } from "../../../scripts/cli/run.js";
+import { cli, fails } from "../helpers/cli.js";
 import {
   apiInput,
   DAY,
@@ -14,23 +14,7 @@ import {
   networkHelpers,
   NodeType,
   region,
-  type Fixture,
 } from "../helpers/fixture.js";
-
-async function cli(f: Fixture, signer: Signer, line: string): Promise<string[]> {
-  const out: string[] = [];
-  await runCli(line.split(/\s+/).filter(Boolean), { protocol: f, signer, out: (l) => out.push(l) });
-  return out;
-}
-
-async function fails(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the command to fail");
-}
 
 /** An API priced in USDC, an active node, and a payer holding 1,000 USDC. */
 async function escrowFixture() {

@@ -1,23 +1,7 @@
 import { expect } from "chai";
-import { parseEther, parseUnits, type Signer } from "ethers";
-import { type RevertError } from "../../../scripts/cli/errors.js";
-import { runCli } from "../../../scripts/cli/run.js";
-import { apiInput, DAY, deployFixture, MODEL_SUBSCRIPTION, networkHelpers, type Fixture } from "../helpers/fixture.js";
-
-async function cli(f: Fixture, signer: Signer, line: string): Promise<string[]> {
-  const out: string[] = [];
-  await runCli(line.split(/\s+/).filter(Boolean), { protocol: f, signer, out: (l) => out.push(l) });
-  return out;
-}
-
-async function fails(promise: Promise<unknown>): Promise<RevertError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as RevertError;
-  }
-  throw new Error("expected the command to fail");
-}
+import { parseEther, parseUnits } from "ethers";
+import { cli, fails } from "../helpers/cli.js";
+import { apiInput, DAY, deployFixture, MODEL_SUBSCRIPTION, networkHelpers } from "../helpers/fixture.js";
 
 /** A subscription-only API at 10 USDC per 30 days, with staking discounts; a payer with USDC and MESH. */
 async function subscriptionFixture() {

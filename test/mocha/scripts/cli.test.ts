@@ -2,27 +2,10 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { decodeBytes32String, keccak256, parseEther, parseUnits, ZeroAddress, type Signer } from "ethers";
+import { decodeBytes32String, keccak256, parseEther, parseUnits, ZeroAddress } from "ethers";
 import { RevertError, UsageError } from "../../../scripts/cli/errors.js";
-import { runCli } from "../../../scripts/cli/run.js";
-import { DAY, deployFixture, networkHelpers, type Fixture } from "../helpers/fixture.js";
-
-/** Runs the CLI as `signer` against the fixture's protocol; returns what it printed. */
-async function cli(f: Fixture, signer: Signer, line: string): Promise<string[]> {
-  const out: string[] = [];
-  const argv = line.match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ""));
-  await runCli(argv, { protocol: f, signer, out: (l) => out.push(l) });
-  return out;
-}
-
-async function fails(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the command to fail");
-}
+import { cli, fails } from "../helpers/cli.js";
+import { DAY, deployFixture, networkHelpers } from "../helpers/fixture.js";
 
 async function openapiFile(): Promise<{ file: string; hash: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), "meshgate-cli-"));
