@@ -17,7 +17,10 @@ export default defineConfig({
     version: SOLC_VERSION,
     path: require.resolve("solc/soljson.js"),
     // Emit artifacts (and TypeChain types) for library contracts the deploy uses directly.
-    npmFilesToBuild: ["@openzeppelin/contracts/access/manager/AccessManager.sol"],
+    npmFilesToBuild: [
+      "@openzeppelin/contracts/access/manager/AccessManager.sol",
+      "@openzeppelin/contracts/governance/TimelockController.sol",
+    ],
     settings: {
       evmVersion: "cancun",
       optimizer: { enabled: true, runs: 200 },

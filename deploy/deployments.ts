@@ -16,6 +16,17 @@ export const deploymentSchema = z.object({
   treasury: address,
   deployedAt: z.string(),
   startBlock: z.number().int().nonnegative(),
+  /** The DAOs, once the hand-over ran (deploy/governance.ts). */
+  governance: z
+    .object({
+      ProtocolGovernor: address,
+      ProtocolTimelock: address,
+      SecurityGovernor: address,
+      SecurityTimelock: address,
+      DeveloperGovernor: address,
+      DeveloperTimelock: address,
+    })
+    .optional(),
   contracts: z.object({
     AccessManager: deployedContract,
     MeshToken: deployedContract,
@@ -26,6 +37,9 @@ export const deploymentSchema = z.object({
     DiscountStaking: deployedContract,
     PriceQuoter: deployedContract,
     Subscriptions: deployedContract,
+    FeatureFlags: deployedContract,
+    RateLimitPolicy: deployedContract,
+    DeveloperCredential: deployedContract,
   }),
 });
 

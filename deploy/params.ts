@@ -18,6 +18,14 @@ export interface DeployParams {
   protocolAdmin: string;
   /** Gets the SECURITY role until governance takes it over. */
   securityAdmin: string;
+  /** Gets the DEVELOPER role until governance takes it over. */
+  developerAdmin: string;
+  /** The emergency guardian: may pause (only pause). Keeps that role after the hand-over. */
+  guardian: string;
+  /** How long an API must be listed before its provider can claim a developer credential, seconds. */
+  credentialMinApiAge: number;
+  /** Rate-limit policy of tier 0, the tier every API starts in. */
+  defaultRatePolicy: { requestsPerWindow: number; windowSeconds: number; burst: number };
   /** Minimum stake per node type, indexed Edge, Mobile, Cloud, Validator (MESH wei). */
   minStakes: readonly [bigint, bigint, bigint, bigint];
   /** Unbonding period, seconds. */
@@ -43,6 +51,10 @@ export function defaultParams(deployer: string): DeployParams {
     treasury: deployer,
     protocolAdmin: deployer,
     securityAdmin: deployer,
+    developerAdmin: deployer,
+    guardian: deployer,
+    credentialMinApiAge: 30 * DAY,
+    defaultRatePolicy: { requestsPerWindow: 600, windowSeconds: 60, burst: 100 },
     minStakes: [parseEther("1000"), parseEther("100"), parseEther("5000"), parseEther("10000")],
     unbondingPeriod: 7 * DAY,
     listingBounds: {

@@ -2,20 +2,26 @@ import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
 import {
   AccessManager__factory,
   ApiRegistry__factory,
+  DeveloperCredential__factory,
   DiscountStaking__factory,
+  FeatureFlags__factory,
   MeshToken__factory,
   NodeStaking__factory,
   PaymentEscrow__factory,
   PriceQuoter__factory,
+  RateLimitPolicy__factory,
   Subscriptions__factory,
   UsdPriceOracle__factory,
   type AccessManager,
   type ApiRegistry,
+  type DeveloperCredential,
   type DiscountStaking,
+  type FeatureFlags,
   type MeshToken,
   type NodeStaking,
   type PaymentEscrow,
   type PriceQuoter,
+  type RateLimitPolicy,
   type Subscriptions,
   type UsdPriceOracle,
 } from "../types/ethers-contracts/index.js";
@@ -34,6 +40,9 @@ export interface Protocol {
   discounts: DiscountStaking;
   quoter: PriceQuoter;
   subscriptions: Subscriptions;
+  flags: FeatureFlags;
+  rateLimits: RateLimitPolicy;
+  credential: DeveloperCredential;
 }
 
 export interface DeployResult {
@@ -141,6 +150,25 @@ export async function deployProtocol(
   blocks.Subscriptions = await deployedBlock(subscriptions);
   log(`Subscriptions  ${await subscriptions.getAddress()}`);
 
+  const flags = await new FeatureFlags__factory(signer).deploy(await accessManager.getAddress());
+  blocks.FeatureFlags = await deployedBlock(flags);
+  log(`FeatureFlags   ${await flags.getAddress()}`);
+
+  const rateLimits = await new RateLimitPolicy__factory(signer).deploy(
+    await accessManager.getAddress(),
+    params.defaultRatePolicy,
+  );
+  blocks.RateLimitPolicy = await deployedBlock(rateLimits);
+  log(`RateLimitPolicy ${await rateLimits.getAddress()}`);
+
+  const credential = await new DeveloperCredential__factory(signer).deploy(
+    await accessManager.getAddress(),
+    await registry.getAddress(),
+    params.credentialMinApiAge,
+  );
+  blocks.DeveloperCredential = await deployedBlock(credential);
+  log(`DeveloperCredential ${await credential.getAddress()}`);
+
   const protocol: Protocol = {
     accessManager,
     token,
@@ -151,6 +179,9 @@ export async function deployProtocol(
     discounts,
     quoter,
     subscriptions,
+    flags,
+    rateLimits,
+    credential,
   };
   await wireRoles(protocol, params);
   log("roles wired (see docs/roles.md)");
@@ -165,6 +196,9 @@ export async function deployProtocol(
     DiscountStaking: await discounts.getAddress(),
     PriceQuoter: await quoter.getAddress(),
     Subscriptions: await subscriptions.getAddress(),
+    FeatureFlags: await flags.getAddress(),
+    RateLimitPolicy: await rateLimits.getAddress(),
+    DeveloperCredential: await credential.getAddress(),
   };
   const contracts = Object.fromEntries(
     (Object.keys(addresses) as ContractName[]).map((name) => [
@@ -187,10 +221,9 @@ export async function deployProtocol(
   };
 }
 
-/** Applies ROLE_TABLE to the AccessManager and grants the initial role holders. */
-async function wireRoles(protocol: Protocol, params: DeployParams): Promise<void> {
-  const { accessManager } = protocol;
-  const targets: Record<ManagedContract, BaseContract> = {
+/** The contract instance behind each name of the role table. */
+export function managedTargets(protocol: Protocol): Record<ManagedContract, BaseContract> {
+  return {
     ApiRegistry: protocol.registry,
     NodeStaking: protocol.staking,
     UsdPriceOracle: protocol.oracle,
@@ -198,7 +231,16 @@ async function wireRoles(protocol: Protocol, params: DeployParams): Promise<void
     DiscountStaking: protocol.discounts,
     PriceQuoter: protocol.quoter,
     Subscriptions: protocol.subscriptions,
+    FeatureFlags: protocol.flags,
+    RateLimitPolicy: protocol.rateLimits,
+    DeveloperCredential: protocol.credential,
   };
+}
+
+/** Applies ROLE_TABLE to the AccessManager and grants the initial role holders. */
+async function wireRoles(protocol: Protocol, params: DeployParams): Promise<void> {
+  const { accessManager } = protocol;
+  const targets = managedTargets(protocol);
 
   // One setTargetFunctionRole call per (contract, role) pair.
   const groups = new Map<string, { target: BaseContract; role: bigint; selectors: string[] }>();
@@ -220,6 +262,8 @@ async function wireRoles(protocol: Protocol, params: DeployParams): Promise<void
   }
   await mined(accessManager.grantRole(ROLES.PROTOCOL, params.protocolAdmin, 0));
   await mined(accessManager.grantRole(ROLES.SECURITY, params.securityAdmin, 0));
+  await mined(accessManager.grantRole(ROLES.DEVELOPER, params.developerAdmin, 0));
+  await mined(accessManager.grantRole(ROLES.GUARDIAN, params.guardian, 0));
 }
 
 /** Connects typed handles to an existing deployment. */
@@ -235,5 +279,8 @@ export function attachProtocol(deployment: Deployment, runner: Signer): Protocol
     discounts: DiscountStaking__factory.connect(c.DiscountStaking.address, runner),
     quoter: PriceQuoter__factory.connect(c.PriceQuoter.address, runner),
     subscriptions: Subscriptions__factory.connect(c.Subscriptions.address, runner),
+    flags: FeatureFlags__factory.connect(c.FeatureFlags.address, runner),
+    rateLimits: RateLimitPolicy__factory.connect(c.RateLimitPolicy.address, runner),
+    credential: DeveloperCredential__factory.connect(c.DeveloperCredential.address, runner),
   };
 }

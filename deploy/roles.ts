@@ -9,6 +9,8 @@ export const ROLES = {
   ADMIN: 0n,
   PROTOCOL: 1n,
   SECURITY: 2n,
+  DEVELOPER: 3n,
+  GUARDIAN: 4n,
 } as const;
 
 export type RoleName = keyof typeof ROLES;
@@ -24,7 +26,10 @@ export type ManagedContract =
   | "PaymentEscrow"
   | "DiscountStaking"
   | "PriceQuoter"
-  | "Subscriptions";
+  | "Subscriptions"
+  | "FeatureFlags"
+  | "RateLimitPolicy"
+  | "DeveloperCredential";
 
 export interface RoleRule {
   readonly contract: ManagedContract;
@@ -48,10 +53,27 @@ export const ROLE_TABLE: readonly RoleRule[] = [
   { contract: "DiscountStaking", fn: "setCooldown", role: "PROTOCOL" },
   { contract: "Subscriptions", fn: "setProtocolBps", role: "PROTOCOL" },
   { contract: "Subscriptions", fn: "setTreasury", role: "PROTOCOL" },
+  { contract: "DeveloperCredential", fn: "issue", role: "PROTOCOL" },
+  { contract: "DeveloperCredential", fn: "revoke", role: "PROTOCOL" },
+  { contract: "DeveloperCredential", fn: "setMinApiAge", role: "PROTOCOL" },
+  { contract: "ApiRegistry", fn: "delist", role: "SECURITY" },
+  { contract: "RateLimitPolicy", fn: "setPolicy", role: "SECURITY" },
+  { contract: "RateLimitPolicy", fn: "setApiTier", role: "SECURITY" },
+  { contract: "FeatureFlags", fn: "setFlag", role: "DEVELOPER" },
+  // The emergency brake: the guardian (and the Security DAO) may pause at once; only a Security
+  // DAO vote may unpause.
+  ...(["ApiRegistry", "NodeStaking", "PaymentEscrow", "Subscriptions", "DiscountStaking"] as const).flatMap(
+    (contract): RoleRule[] => [
+      { contract, fn: "emergencyPause", role: "GUARDIAN" },
+      { contract, fn: "emergencyUnpause", role: "SECURITY" },
+    ],
+  ),
 ];
 
 /** Human-readable role labels, emitted on-chain with AccessManager.labelRole. */
 export const ROLE_LABELS: Readonly<Record<Exclude<RoleName, "ADMIN">, string>> = {
   PROTOCOL: "PROTOCOL_DAO",
   SECURITY: "SECURITY_DAO",
+  DEVELOPER: "DEVELOPER_DAO",
+  GUARDIAN: "GUARDIAN",
 };

@@ -3,10 +3,11 @@
  * deploys the protocol, starts the demo upstream API, lists it and registers a demo node,
  * writes deployments/localhost.json and prints the addresses. Ctrl-C stops everything.
  */
-import { JsonRpcProvider, NonceManager } from "ethers";
+import { JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
 import { deploymentPath, writeDeployment } from "../deploy/deployments.js";
+import { defaultGovernanceParams, deployGovernance, type DaoParams } from "../deploy/governance.js";
 import { deployProtocol } from "../deploy/protocol.js";
 import { devAccount } from "./cli/env.js";
 import { startDemoApi } from "./demo/demo-api.js";
@@ -44,9 +45,9 @@ const demo = await startDemoApi(MESHGATE_DEMO_API_PORT, MESHGATE_HOST).catch((er
 });
 
 const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: 250 });
-const [deployer, apiProvider, operator, payer] = [0, 1, 2, 3].map(
+const [deployer, apiProvider, operator, payer, voter] = [0, 1, 2, 3, 4].map(
   (i) => new NonceManager(devAccount(i).connect(provider)),
-) as [NonceManager, NonceManager, NonceManager, NonceManager];
+) as [NonceManager, NonceManager, NonceManager, NonceManager, NonceManager];
 
 const { protocol, deployment } = await deployProtocol(deployer, { network: "localhost" });
 const file = await writeDeployment(deployment, MESHGATE_DEPLOYMENT);
@@ -56,7 +57,27 @@ const seed = await seedDemo(
   { upstream: demo.url, node: "http://127.0.0.1:8787" },
 );
 
-const contractLines = Object.entries(deployment.contracts)
+// Voters: dev accounts 3 and 4 get 50M MESH each (above the Protocol DAO's 4% quorum) and
+// delegate to themselves; dev account 1 (the demo provider) gets a developer credential.
+for (const holder of [payer, voter]) {
+  await (await protocol.token.connect(deployer).transfer(await holder.getAddress(), parseEther("50000000"))).wait();
+  await (await protocol.token.connect(holder).delegate(await holder.getAddress())).wait();
+}
+// Local DAOs vote in minutes, not days: `npm run cli -- dev advance <seconds>` skips time.
+const quick = (p: DaoParams): DaoParams => ({ ...p, votingDelay: 60, votingPeriod: 600, timelockDelay: 60 });
+const defaults = defaultGovernanceParams();
+const { addresses: governance } = await deployGovernance(protocol, deployer, {
+  ...defaults,
+  protocol: quick(defaults.protocol),
+  security: quick(defaults.security),
+  developer: quick(defaults.developer),
+  initialDevelopers: [await apiProvider.getAddress()],
+});
+deployment.governance = governance;
+deployment.treasury = governance.ProtocolTimelock;
+await writeDeployment(deployment, MESHGATE_DEPLOYMENT);
+
+const contractLines = Object.entries({ ...deployment.contracts, ...governanceEntries(governance) })
   .map(([name, { address }]) => `  ${name.padEnd(15)} ${address}`)
   .join("\n");
 console.log(`Meshgate local network is up.
@@ -71,6 +92,7 @@ ${contractLines}
   Demo API id     ${seed.apiId} (provider ${seed.provider}, dev account 1)
   Demo node       ${seed.operator} (edge, dev account 2)
   Demo payer      ${seed.payer} (dev account 3: 100 dUSDC in a channel to the demo node)
+  DAO voters      dev accounts 3 and 4 (50M MESH each, delegated); dev account 1 holds a developer credential
 
 Try: npm run cli -- api show ${seed.apiId}
      npm run cli -- node show ${seed.operator}
@@ -85,3 +107,7 @@ provider.destroy();
 demo.server.close();
 await server.close();
 process.exit(0);
+
+function governanceEntries(g: Record<string, string>): Record<string, { address: string }> {
+  return Object.fromEntries(Object.entries(g).map(([name, address]) => [name, { address }]));
+}

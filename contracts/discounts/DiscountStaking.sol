@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {EmergencyPausable} from "../governance/EmergencyPausable.sol";
 import {IDiscountStaking} from "./IDiscountStaking.sol";
 
 /// @title DiscountStaking
@@ -20,7 +21,7 @@ import {IDiscountStaking} from "./IDiscountStaking.sol";
 ///      (cooldownEndsAt = max(existing, now + cooldown)), even if governance shortened it.
 ///      Invariant: MESH balance of this contract == totalStaked + totalCooling (tokens sent
 ///      here directly, outside `stake`, are not counted and stay stuck).
-contract DiscountStaking is IDiscountStaking, AccessManaged, ReentrancyGuardTransient {
+contract DiscountStaking is IDiscountStaking, EmergencyPausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -66,7 +67,7 @@ contract DiscountStaking is IDiscountStaking, AccessManaged, ReentrancyGuardTran
 
     /// @notice Adds `amount` MESH to the caller's active stake (needs an approval). Counts for
     ///         discounts at once.
-    function stake(uint256 amount) external nonReentrant {
+    function stake(uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
         Position storage p = _positions[msg.sender];
         uint256 newStake = p.staked + amount;

@@ -8,6 +8,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IApiRegistry} from "../registry/IApiRegistry.sol";
 import {INodeStaking} from "../staking/INodeStaking.sol";
 import {IUsdPriceOracle} from "../pricing/IUsdPriceOracle.sol";
+import {EmergencyPausable} from "../governance/EmergencyPausable.sol";
 import {EarningsLedger} from "./EarningsLedger.sol";
 import {IPaymentEscrow} from "./IPaymentEscrow.sol";
 
@@ -23,7 +24,7 @@ import {IPaymentEscrow} from "./IPaymentEscrow.sol";
 ///      and signer revocations thaw, so the node has the thawing period to redeem what it holds.
 ///      Invariant: the token balance of this contract >= liabilities[token] == sum of channel
 ///      balances + unclaimed earnings in that token.
-contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EIP712 {
+contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice EIP-712 type of a voucher.
@@ -89,7 +90,7 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EIP712 {
     /// @notice Adds `amount` of `token` to the caller's channel to `node` for `apiId` (opens it
     ///         on first deposit). The node must be active, and the API active, offering
     ///         pay-per-call and accepting the token.
-    function deposit(address node, uint256 apiId, address token, uint128 amount) external nonReentrant {
+    function deposit(address node, uint256 apiId, address token, uint128 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
         if (!staking.isActive(node)) revert NodeNotActive(node);
         _checkAcceptedToken(apiId, token);
@@ -185,7 +186,7 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EIP712 {
 
     /// @notice Redeems one voucher: pays the increase of its cumulative amount since the
     ///         channel's last redemption and splits it. Reverts if there is no increase.
-    function redeem(Voucher calldata v, bytes calldata signature) external {
+    function redeem(Voucher calldata v, bytes calldata signature) external whenNotPaused {
         _checkSigner(v.payer, v.node, v.apiId, v.token, v.cumulativeAmount, signature);
         bytes32 id = _channelId(v.payer, v.node, v.apiId, v.token);
         uint256 paid = _settle(id, v.cumulativeAmount);
@@ -201,7 +202,7 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EIP712 {
     /// @notice Redeems many vouchers for one node in one token. Idempotent: a voucher at or
     ///         below its channel's redeemed total is skipped, so retrying a batch pays once.
     ///         Vouchers for the same API should be adjacent (their earnings are credited once).
-    function redeemBatch(address node, address token, BatchVoucher[] calldata vouchers) external {
+    function redeemBatch(address node, address token, BatchVoucher[] calldata vouchers) external whenNotPaused {
         uint256 n = vouchers.length;
         if (n == 0) revert EmptyBatch();
         RevenueSplit memory s = revenueSplit;

@@ -5,6 +5,7 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EmergencyPausable} from "../governance/EmergencyPausable.sol";
 import {IApiRegistry} from "./IApiRegistry.sol";
 
 /// @title ApiRegistry
@@ -13,7 +14,7 @@ import {IApiRegistry} from "./IApiRegistry.sol";
 ///         manage it; governance sets listing bounds. Every change emits an event.
 /// @dev Privileged functions are `restricted`: the AccessManager decides who may call them
 ///      (see docs/roles.md). Providers' own functions check `msg.sender` against the record.
-contract ApiRegistry is IApiRegistry, AccessManaged {
+contract ApiRegistry is IApiRegistry, EmergencyPausable {
     using SafeERC20 for IERC20;
 
     /// @notice Pay-per-call model bit of `Pricing.models`.
@@ -43,7 +44,9 @@ contract ApiRegistry is IApiRegistry, AccessManaged {
     }
 
     modifier notRetired(uint256 apiId) {
-        if (_apis[apiId].status == ApiStatus.Retired) revert ApiIsRetired(apiId);
+        ApiStatus status = _apis[apiId].status;
+        if (status == ApiStatus.Retired) revert ApiIsRetired(apiId);
+        if (status == ApiStatus.Delisted) revert ApiIsDelisted(apiId);
         _;
     }
 
@@ -69,7 +72,7 @@ contract ApiRegistry is IApiRegistry, AccessManaged {
     // ---------------------------------------------------------------- provider actions
 
     /// @inheritdoc IApiRegistry
-    function register(ApiInput calldata input) external returns (uint256 apiId) {
+    function register(ApiInput calldata input) external whenNotPaused returns (uint256 apiId) {
         _checkMetadata(input.metadataUri, input.metadataHash);
         _checkUpstream(input.upstreamUrl);
         _checkCategory(input.category, input.tags);
@@ -195,6 +198,19 @@ contract ApiRegistry is IApiRegistry, AccessManaged {
     }
 
     // ---------------------------------------------------------------- governance
+
+    /// @notice Delists an API for good (Security DAO): it stops taking calls and payments, and
+    ///         its provider can no longer change, resume or transfer it.
+    function delist(uint256 apiId, bytes32 reason) external restricted notRetired(apiId) {
+        Api storage api = _apis[apiId];
+        ApiStatus previous = api.status;
+        if (previous == ApiStatus.None) revert ApiNotFound(apiId);
+        api.status = ApiStatus.Delisted;
+        _touch(api);
+        delete pendingProviderOf[apiId];
+        emit ApiStatusChanged(apiId, previous, ApiStatus.Delisted);
+        emit ApiDelisted(apiId, reason);
+    }
 
     /// @notice Sets the listing bounds (Protocol DAO).
     function setListingBounds(ListingBounds calldata bounds) external restricted {

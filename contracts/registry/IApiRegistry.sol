@@ -4,12 +4,14 @@ pragma solidity ^0.8.28;
 /// @title IApiRegistry
 /// @notice Types, events and errors of Meshgate's on-chain API catalogue.
 interface IApiRegistry {
-    /// @notice Lifecycle of a listed API. `None` means the id was never registered.
+    /// @notice Lifecycle of a listed API. `None` means the id was never registered; `Retired`
+    ///         (by its provider) and `Delisted` (by the Security DAO) are final.
     enum ApiStatus {
         None,
         Active,
         Paused,
-        Retired
+        Retired,
+        Delisted
     }
 
     /// @notice What a price is denominated in.
@@ -92,6 +94,7 @@ interface IApiRegistry {
     event ApiStatusChanged(uint256 indexed apiId, ApiStatus previous, ApiStatus current);
     event ApiTransferStarted(uint256 indexed apiId, address indexed provider, address indexed pendingProvider);
     event ApiTransferred(uint256 indexed apiId, address indexed previousProvider, address indexed newProvider);
+    event ApiDelisted(uint256 indexed apiId, bytes32 reason);
     event ListingFeePaid(uint256 indexed apiId, address indexed provider, address indexed treasury, uint256 amount);
     event ListingBoundsUpdated(
         uint96 maxPricePerCall,
@@ -107,6 +110,7 @@ interface IApiRegistry {
     error NotApiProvider(uint256 apiId, address caller);
     error NotPendingProvider(uint256 apiId, address caller);
     error ApiIsRetired(uint256 apiId);
+    error ApiIsDelisted(uint256 apiId);
     error InvalidStatusTransition(uint256 apiId, ApiStatus current, ApiStatus requested);
     error EmptyMetadataUri();
     error ZeroMetadataHash();

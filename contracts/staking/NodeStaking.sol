@@ -9,6 +9,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
+import {EmergencyPausable} from "../governance/EmergencyPausable.sol";
 import {INodeStaking} from "./INodeStaking.sol";
 
 /// @title NodeStaking
@@ -19,7 +20,7 @@ import {INodeStaking} from "./INodeStaking.sol";
 /// @dev Invariant: MESH balance of this contract == totalStaked + totalUnbonding.
 ///      Slashing takes active stake first, then unbonding funds, so unstaking cannot dodge a
 ///      slash; slashed MESH goes to the protocol treasury and never back to the operator.
-contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTransient {
+contract NodeStaking is INodeStaking, EmergencyPausable, Votes, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -79,7 +80,7 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
         string calldata url,
         uint32 capacity,
         uint256 amount
-    ) external nonReentrant {
+    ) external nonReentrant whenNotPaused {
         Node storage node = _nodes[msg.sender];
         if (node.status == NodeStatus.Active) revert NodeAlreadyActive(msg.sender);
         _checkNodeInfo(region, url, capacity);
@@ -116,7 +117,7 @@ contract NodeStaking is INodeStaking, AccessManaged, Votes, ReentrancyGuardTrans
     }
 
     /// @notice Adds `amount` to the caller's active stake (needs an approval).
-    function topUp(uint256 amount) external nonReentrant {
+    function topUp(uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
         Node storage node = _activeNode(msg.sender);
         uint256 newStake = node.stake + amount;

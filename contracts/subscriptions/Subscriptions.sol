@@ -8,6 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {LowLevelCall} from "@openzeppelin/contracts/utils/LowLevelCall.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EarningsLedger} from "../escrow/EarningsLedger.sol";
+import {EmergencyPausable} from "../governance/EmergencyPausable.sol";
 import {IPriceQuoter} from "../pricing/IPriceQuoter.sol";
 import {IApiRegistry} from "../registry/IApiRegistry.sol";
 import {ISubscriptions} from "./ISubscriptions.sol";
@@ -27,7 +28,7 @@ import {ISubscriptions} from "./ISubscriptions.sol";
 ///      period cannot be renewed several times in a row to drain the prepaid balance.
 ///      Invariant: the token balance of this contract >= liabilities[token] == sum of prepaid
 ///      balances + unclaimed earnings in that token.
-contract Subscriptions is ISubscriptions, EarningsLedger, AutomationCompatibleInterface {
+contract Subscriptions is ISubscriptions, EarningsLedger, EmergencyPausable, AutomationCompatibleInterface {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -86,7 +87,7 @@ contract Subscriptions is ISubscriptions, EarningsLedger, AutomationCompatibleIn
         address token,
         uint256 periods,
         uint256 maxPricePerPeriod
-    ) external nonReentrant returns (uint256 subscriptionId) {
+    ) external nonReentrant whenNotPaused returns (uint256 subscriptionId) {
         if (periods == 0 || periods > MAX_PERIODS) revert InvalidPeriods(periods, MAX_PERIODS);
         if (!registry.isActive(apiId)) revert ApiNotActive(apiId);
         (uint256 price, uint32 period) = quoter.quotePeriod(apiId, token, msg.sender);
@@ -133,7 +134,7 @@ contract Subscriptions is ISubscriptions, EarningsLedger, AutomationCompatibleIn
     // ---------------------------------------------------------------- payer: prepaid balance
 
     /// @notice Adds `amount` of `token` to the caller's prepaid balance for renewals.
-    function depositBalance(address token, uint256 amount) external nonReentrant {
+    function depositBalance(address token, uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
         uint256 balance = prepaidBalanceOf[msg.sender][token] + amount;
         prepaidBalanceOf[msg.sender][token] = balance;
@@ -162,7 +163,7 @@ contract Subscriptions is ISubscriptions, EarningsLedger, AutomationCompatibleIn
     ///         SubscriptionNotFound, RenewalDisabled, NotDue, ApiNotActive, the quoter's or
     ///         oracle's error (TokenNotAccepted, NoFeed, StalePrice, ...), QuoteFailed,
     ///         SubscriptionNotOffered, PriceAboveLimit, InsufficientPrepaidBalance.
-    function renew(uint256 subscriptionId) external nonReentrant {
+    function renew(uint256 subscriptionId) external nonReentrant whenNotPaused {
         Subscription storage s = _subscriptions[subscriptionId];
         if (s.payer == address(0)) revert SubscriptionNotFound(subscriptionId);
         if (!s.autoRenew) revert RenewalDisabled(subscriptionId);
@@ -202,7 +203,7 @@ contract Subscriptions is ISubscriptions, EarningsLedger, AutomationCompatibleIn
     ///         checked again: unknown, cancelled and not-due ids are skipped; a due one that
     ///         cannot be charged gets RenewalFailed and auto-renewal off, so keepers stop
     ///         retrying it (the payer subscribes again to resume).
-    function performUpkeep(bytes calldata performData) external nonReentrant {
+    function performUpkeep(bytes calldata performData) external nonReentrant whenNotPaused {
         uint256[] memory ids = abi.decode(performData, (uint256[]));
         if (ids.length > MAX_BATCH) revert BatchTooLarge(ids.length, MAX_BATCH);
         for (uint256 i = 0; i < ids.length; ++i) {

@@ -1,4 +1,5 @@
 import type { ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
+import type { Governance } from "../../deploy/governance.js";
 import type { Protocol } from "../../deploy/protocol.js";
 import { decodeRevert } from "./errors.js";
 
@@ -7,6 +8,10 @@ export interface CliContext {
   readonly protocol: Protocol;
   readonly signer: Signer;
   readonly out: (line: string) => void;
+  /** The DAOs (`gov` commands); absent when the deployment kept every role with the deployer. */
+  readonly governance?: Governance;
+  /** The deployment's first block: where `gov` commands start reading proposal events (default 0). */
+  readonly startBlock?: number;
 }
 
 /** Sends a transaction and waits for it; a revert becomes a RevertError with a hint. */

@@ -2,12 +2,17 @@ import { formatEther, Interface, isError, type ErrorDescription } from "ethers";
 import {
   AccessManager__factory,
   ApiRegistry__factory,
+  DeveloperCredential__factory,
   DiscountStaking__factory,
+  FeatureFlags__factory,
+  MeshGovernor__factory,
   MeshToken__factory,
   NodeStaking__factory,
   PaymentEscrow__factory,
   PriceQuoter__factory,
+  RateLimitPolicy__factory,
   Subscriptions__factory,
+  TimelockController__factory,
   UsdPriceOracle__factory,
 } from "../../types/ethers-contracts/index.js";
 
@@ -39,6 +44,11 @@ const errorFragments = [
   Subscriptions__factory.abi,
   DiscountStaking__factory.abi,
   PriceQuoter__factory.abi,
+  FeatureFlags__factory.abi,
+  RateLimitPolicy__factory.abi,
+  DeveloperCredential__factory.abi,
+  MeshGovernor__factory.abi,
+  TimelockController__factory.abi,
 ]
   .flat()
   .filter((fragment) => fragment.type === "error")
@@ -50,6 +60,18 @@ const protocolErrors = new Interface([
 type Hint = (args: ErrorDescription["args"]) => string;
 
 const mesh = (v: unknown) => `${formatEther(v as bigint)} MESH`;
+const isoDate = (v: unknown) => new Date(Number(v) * 1000).toISOString();
+/** Votes: MESH amounts (18 decimals) or a count of developer credentials. */
+const votes = (v: unknown) => ((v as bigint) >= 10n ** 12n ? `${formatEther(v as bigint)} votes` : `${v} votes`);
+
+const PROPOSAL_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"];
+const OPERATION_STATES = ["Unset", "Waiting", "Ready", "Done"];
+
+/** The names of the states set in an OpenZeppelin state bitmap (bit i = state i). */
+function bitmap(value: unknown, names: readonly string[]): string[] {
+  const bits = BigInt(value as string);
+  return names.filter((_, i) => (bits >> BigInt(i)) & 1n);
+}
 
 /** What to do about each error, in the user's terms. */
 const HINTS: Record<string, Hint> = {
@@ -113,6 +135,42 @@ const HINTS: Record<string, Hint> = {
   StillCooling: (a) => `MESH cools down until ${new Date(Number(a[0]) * 1000).toISOString()}`,
   ERC20InsufficientBalance: (a) => `${a[0]} holds ${mesh(a[1])}; ${mesh(a[2])} is needed`,
   ERC20InsufficientAllowance: (a) => `allowance of ${a[0]} is ${mesh(a[1])}; ${mesh(a[2])} is needed`,
+  // Governance: the governors, their timelocks and what proposals call.
+  GovernorUnexpectedProposalState: (a) => {
+    const expected = bitmap(a[2], PROPOSAL_STATES);
+    const current = PROPOSAL_STATES[Number(a[1])] ?? String(a[1]);
+    if (expected.length === 0) return `proposal ${a[0]} already exists (${current}): change the description`;
+    return `proposal ${a[0]} is ${current}; this needs it ${expected.join(" or ")} (gov show ${a[0]})`;
+  },
+  GovernorInsufficientProposerVotes: (a) =>
+    `${a[0]} has ${votes(a[1])}; proposing needs ${votes(a[2])}: delegate first ("gov delegate"), then propose`,
+  GovernorAlreadyCastVote: (a) => `${a[0]} already voted on this proposal: a vote cannot be changed`,
+  GovernorNonexistentProposal: (a) => `proposal ${a[0]} does not exist in this DAO: list them with "gov list"`,
+  GovernorInvalidVoteType: () => "--support must be for, against or abstain",
+  GovernorOnlyExecutor: (a) => `${a[0]} may not do this: only the DAO itself may, through a proposal`,
+  GovernorRestrictedProposer: (a) => `the description names another proposer than ${a[0]}: drop its #proposer= suffix`,
+  GovernorInvalidProposalLength: (a) =>
+    `a proposal needs as many targets, calldatas and values (${a[0]}, ${a[1]}, ${a[2]})`,
+  GovernorAlreadyQueuedProposal: (a) => `proposal ${a[0]} is already queued: execute it (gov execute ${a[0]})`,
+  GovernorUnableToCancel: (a) => `${a[1]} may not cancel proposal ${a[0]}`,
+  ERC5805FutureLookup: (a) => `the timepoint ${isoDate(a[0])} is not in the past yet: wait a block and try again`,
+  TimelockUnexpectedOperationState: (a) => {
+    const expected = bitmap(a[1], OPERATION_STATES);
+    if (expected.includes("Ready"))
+      return "the timelock delay has not passed: execute after the proposal's eta (gov show)";
+    if (expected.includes("Unset")) return "the timelock already holds this operation: it was queued before";
+    return `the timelock operation is not ${expected.join(" or ")}`;
+  },
+  TimelockInsufficientDelay: (a) => `a delay of ${a[0]}s is below the timelock's minimum ${a[1]}s`,
+  TimelockUnexecutedPredecessor: (a) => `operation ${a[0]} must run first`,
+  TimelockUnauthorizedCaller: (a) => `${a[0]} may not do this: only the timelock itself may, through a proposal`,
+  RolloutTooHigh: (a) => `a rollout of ${a[0]} bps is above ${a[1]} (100%)`,
+  ZeroFlag: () => "the flag id must not be zero",
+  InvalidPolicy: () => "a rate-limit policy needs requests > 0, a window > 0 and burst <= requests",
+  UnknownTier: (a) => `tier ${a[0]} has no policy: set one first (--rate-limit)`,
+  AlreadyHoldsCredential: (a) => `${a[0]} already holds a developer credential`,
+  InvalidRevenueSplit: (a) => `the shares ${a[0]} + ${a[1]} + ${a[2]} bps must add up to 10000`,
+  NothingToSlash: (a) => `${a[0]} has no stake left to slash`,
 };
 
 function statusName(value: unknown): string {

@@ -1,5 +1,5 @@
 /**
- * meshgate: the command line for providers and node operators.
+ * meshgate: the command line for providers, node operators and token holders (DAO votes).
  *   npm run cli -- api show 1
  *   npm run cli -- node register --type edge --region eu-west --url https://n1.example --capacity 100 --stake 1000
  * Run without arguments for the full usage.
@@ -7,6 +7,7 @@
 import { attachProtocol } from "../../deploy/protocol.js";
 import { connect, loadEnv } from "./env.js";
 import { RevertError, UsageError } from "./errors.js";
+import { attachGovernance } from "./governance.js";
 import { parseCommand, USAGE } from "./run.js";
 
 async function main(argv: string[]): Promise<number> {
@@ -17,7 +18,14 @@ async function main(argv: string[]): Promise<number> {
   const { command, args, opts } = parseCommand(argv);
   const { signer, deployment } = await connect(loadEnv(), opts.account);
   try {
-    await command({ protocol: attachProtocol(deployment, signer), signer, out: (l) => console.log(l) }, args, opts);
+    const ctx = {
+      protocol: attachProtocol(deployment, signer),
+      governance: attachGovernance(deployment, signer),
+      startBlock: deployment.startBlock,
+      signer,
+      out: (l: string) => console.log(l),
+    };
+    await command(ctx, args, opts);
   } finally {
     signer.provider?.destroy();
   }

@@ -1,8 +1,10 @@
 import { parseArgs } from "node:util";
 import { apiCommands } from "./commands/api.js";
 import { channelCommands } from "./commands/channel.js";
+import { devCommands } from "./commands/dev.js";
 import { discountCommands } from "./commands/discount.js";
 import { earningsCommands } from "./commands/earnings.js";
+import { govCommands } from "./commands/gov.js";
 import { nodeCommands } from "./commands/node.js";
 import { signerCommands } from "./commands/signer.js";
 import { subscriptionCommands } from "./commands/subscription.js";
@@ -22,6 +24,8 @@ const GROUPS: Record<string, Record<string, Command>> = {
   earnings: earningsCommands,
   subscription: subscriptionCommands,
   discount: discountCommands,
+  gov: govCommands,
+  dev: devCommands,
 };
 
 export const USAGE = `meshgate <group> <command> [args] [--options]
@@ -46,6 +50,16 @@ export const USAGE = `meshgate <group> <command> [args] [--options]
   subscription deposit|withdraw --token <erc20> --amount <x>   (prepaid balance for renewals)
   subscription show --api <id> [--payer <addr>] | subscription renew <subscription id>
   discount stake <MESH> | discount unstake <MESH> | discount withdraw | discount show [account]
+  gov delegate [--to <address>] [--dao protocol|security]   (developer credentials are self-delegated)
+  gov propose --dao protocol|security|developer --description "<text>" with --file <proposal.json> or shorthands:
+               --set-fee <bps> | --set-min-stake <type>=<MESH> | --transfer <MESH|ETH|token>:<to>:<amount>
+               | --slash <operator>:<MESH>[:<reason>] | --rate-limit <tier>:<requests>/<window s>:<burst>
+               | --flag <name>:<on|off>:<rollout bps>
+               proposal.json: {"actions":[{"contract":"PaymentEscrow","function":"setRevenueSplit","args":[...]},
+                               {"target":"0x..","value":"0","calldata":"0x.."}]}
+  gov vote <proposal id> --support for|against|abstain [--reason "<text>"] [--dao <name>]
+  gov queue|execute|show <proposal id> [--dao <name>] | gov list [--dao <name>]
+  dev advance <seconds>                     (local chain only: skips voting delays and timelocks)
 
 Environment: MESHGATE_RPC_URL (default http://127.0.0.1:8545), MESHGATE_PRIVATE_KEY or --account <n>
 (a local dev account; chain 31337 only), MESHGATE_DEPLOYMENT (default deployments/localhost.json).`;
@@ -77,6 +91,18 @@ const OPTION_NAMES = [
   "out",
   "periods",
   "max-price",
+  "dao",
+  "to",
+  "description",
+  "file",
+  "set-fee",
+  "set-min-stake",
+  "transfer",
+  "slash",
+  "rate-limit",
+  "flag",
+  "support",
+  "reason",
 ] as const;
 const FLAG_NAMES = ["usd", "staker-discount", "no-staker-discount", "help"] as const;
 

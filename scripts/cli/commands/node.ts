@@ -4,7 +4,7 @@ import { type CliContext, read, send } from "../context.js";
 import { UsageError } from "../errors.js";
 import { ensureAllowance } from "./tokens.js";
 
-const NODE_TYPES = ["edge", "mobile", "cloud", "validator"] as const;
+export const NODE_TYPES = ["edge", "mobile", "cloud", "validator"] as const;
 const STATUS = ["none", "active", "exiting"];
 const UINT32_MAX = 2 ** 32 - 1;
 

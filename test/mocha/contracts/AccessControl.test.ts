@@ -1,9 +1,28 @@
 import { readFile } from "node:fs/promises";
 import { expect } from "chai";
-import { encodeBytes32String, parseEther, type BaseContract } from "ethers";
+import { encodeBytes32String, id, parseEther, type BaseContract } from "ethers";
+import { managedTargets } from "../../../deploy/protocol.js";
 import { ROLE_TABLE, ROLES, type ManagedContract, type RoleRule } from "../../../deploy/roles.js";
 import { MockAggregatorV3__factory } from "../../../types/ethers-contracts/index.js";
-import { DAY, deployFixture, ethers, networkHelpers, NodeType, region, type Fixture } from "../helpers/fixture.js";
+import {
+  apiInput,
+  DAY,
+  deployFixture,
+  ethers,
+  networkHelpers,
+  NodeType,
+  region,
+  type Fixture,
+} from "../helpers/fixture.js";
+
+/** The contracts with the emergency brake (EmergencyPausable). */
+const PAUSABLE: readonly ManagedContract[] = [
+  "ApiRegistry",
+  "NodeStaking",
+  "PaymentEscrow",
+  "Subscriptions",
+  "DiscountStaking",
+];
 
 /** Valid arguments for every privileged function, so only authorization can make it fail. */
 function argsFor(f: AcFixture, rule: RoleRule): unknown[] {
@@ -45,25 +64,44 @@ function argsFor(f: AcFixture, rule: RoleRule): unknown[] {
       return [3 * DAY];
     case "Subscriptions.setProtocolBps":
       return [1000];
+    case "ApiRegistry.delist":
+      return [f.apiId, encodeBytes32String("malware")];
+    case "RateLimitPolicy.setPolicy":
+      return [1, { requestsPerWindow: 100, windowSeconds: 60, burst: 10 }];
+    case "RateLimitPolicy.setApiTier":
+      return [f.apiId, 0]; // tier 0 always has a policy (set by the constructor)
+    case "FeatureFlags.setFlag":
+      return [id("streaming-responses"), true, 2500];
+    case "DeveloperCredential.issue":
+      return [f.rest[5]!.address];
+    case "DeveloperCredential.revoke":
+      return [f.credentialId];
+    case "DeveloperCredential.setMinApiAge":
+      return [7 * DAY];
+    case "ApiRegistry.emergencyPause":
+    case "ApiRegistry.emergencyUnpause":
+    case "NodeStaking.emergencyPause":
+    case "NodeStaking.emergencyUnpause":
+    case "PaymentEscrow.emergencyPause":
+    case "PaymentEscrow.emergencyUnpause":
+    case "Subscriptions.emergencyPause":
+    case "Subscriptions.emergencyUnpause":
+    case "DiscountStaking.emergencyPause":
+    case "DiscountStaking.emergencyUnpause":
+      return []; // emergencyUnpause runs on pausedFixtureWithState
     default:
       throw new Error(`no arguments defined for ${key}: add them to this test`);
   }
 }
 
 function target(f: Fixture, contract: ManagedContract): BaseContract {
-  const targets: Record<ManagedContract, BaseContract> = {
-    ApiRegistry: f.registry,
-    NodeStaking: f.staking,
-    UsdPriceOracle: f.oracle,
-    PaymentEscrow: f.escrow,
-    DiscountStaking: f.discounts,
-    PriceQuoter: f.quoter,
-    Subscriptions: f.subscriptions,
-  };
-  return targets[contract];
+  return managedTargets(f)[contract];
 }
 
-/** State every privileged call needs: a node to slash, a feed to remove, a feed to set. */
+/**
+ * State every privileged call needs: a node to slash, a feed to remove, a feed to set, an API
+ * to delist or move between tiers, an issued credential to revoke. Nothing is paused.
+ */
 async function fixtureWithState() {
   const f = await deployFixture();
   await f.staking.connect(f.operator).registerNode(NodeType.Edge, region("eu"), "https://n1", 10, parseEther("2000"));
@@ -74,10 +112,28 @@ async function fixtureWithState() {
     await feed.getAddress(),
   ];
   await f.oracle.setFeed(daiAddress, feedAddress, 3600);
-  return { ...f, usdcAddress, daiAddress, feedAddress };
+  await f.registry.connect(f.provider).register(apiInput(usdcAddress));
+  const apiId = await f.registry.apiCount();
+  await f.credential.connect(f.deployer).issue(f.rest[4]!.address);
+  const credentialId = await f.credential.issued();
+  return { ...f, usdcAddress, daiAddress, feedAddress, apiId, credentialId };
 }
 
 type AcFixture = Awaited<ReturnType<typeof fixtureWithState>>;
+
+/** The same state with every pausable contract paused, so `emergencyUnpause` can succeed. */
+async function pausedFixtureWithState(): Promise<AcFixture> {
+  const f = await fixtureWithState();
+  for (const contract of PAUSABLE) {
+    await (target(f, contract).connect(f.deployer) as BaseContract).getFunction("emergencyPause")();
+  }
+  return f;
+}
+
+/** The fixture a rule's calls succeed on: each test loads it afresh. */
+function fixtureFor(rule: RoleRule): () => Promise<AcFixture> {
+  return rule.fn === "emergencyUnpause" ? pausedFixtureWithState : fixtureWithState;
+}
 
 /** Functions anyone may call (their own checks apply); everything else must be in ROLE_TABLE. */
 const OPEN_FUNCTIONS: Record<ManagedContract, string[]> = {
@@ -132,6 +188,20 @@ const OPEN_FUNCTIONS: Record<ManagedContract, string[]> = {
     "collectProtocolFees",
     "setAuthority",
   ],
+  FeatureFlags: ["setAuthority"],
+  RateLimitPolicy: ["setAuthority"],
+  DeveloperCredential: [
+    "claim", // the earning rule: the API's provider only, once per API and per account
+    "delegate",
+    "delegateBySig",
+    "setAuthority",
+    // ERC-721 surface: callable, but every transfer reverts CredentialNotTransferable (tested below).
+    "approve",
+    "setApprovalForAll",
+    "transferFrom",
+    "safeTransferFrom", // safeTransferFrom(address,address,uint256)
+    "safeTransferFrom", // safeTransferFrom(address,address,uint256,bytes)
+  ],
 };
 
 describe("access control", () => {
@@ -152,6 +222,31 @@ describe("access control", () => {
     }
   });
 
+  it("DeveloperCredential's open ERC-721 functions never move a credential (CredentialNotTransferable)", async () => {
+    const f = await networkHelpers.loadFixture(fixtureWithState);
+    const holder = f.rest[4]!;
+    const [to, operator] = [f.outsider, f.rest[6]!];
+    const c = f.credential;
+    // Approvals are harmless and allowed...
+    await expect(c.connect(holder).approve(operator.address, f.credentialId)).not.to.revert(ethers);
+    await expect(c.connect(holder).setApprovalForAll(operator.address, true)).not.to.revert(ethers);
+    // ...but no transfer goes through, whoever sends it.
+    for (const sender of [holder, operator]) {
+      const from = holder.address;
+      const transfers = [
+        c.connect(sender).transferFrom(from, to.address, f.credentialId),
+        c.connect(sender)["safeTransferFrom(address,address,uint256)"](from, to.address, f.credentialId),
+        c.connect(sender)["safeTransferFrom(address,address,uint256,bytes)"](from, to.address, f.credentialId, "0x"),
+      ];
+      for (const transfer of transfers) {
+        await expect(transfer).to.be.revertedWithCustomError(c, "CredentialNotTransferable");
+      }
+    }
+    expect(await c.ownerOf(f.credentialId)).to.equal(holder.address);
+    expect(await c.getVotes(holder.address)).to.equal(1n);
+    expect(await c.getVotes(to.address)).to.equal(0n);
+  });
+
   it("the AccessManager maps every privileged function to its role", async () => {
     const f = await networkHelpers.loadFixture(deployFixture);
     for (const rule of ROLE_TABLE) {
@@ -167,7 +262,7 @@ describe("access control", () => {
   for (const rule of ROLE_TABLE) {
     describe(`${rule.contract}.${rule.fn} (${rule.role})`, () => {
       it("reverts with AccessManagedUnauthorized for every unprivileged account", async () => {
-        const f = await networkHelpers.loadFixture(fixtureWithState);
+        const f = await networkHelpers.loadFixture(fixtureFor(rule));
         const unprivileged = [f.provider, f.provider2, f.operator, f.operator2, f.outsider, ...f.rest.slice(0, 3)];
         const t = target(f, rule.contract);
         for (const account of unprivileged) {
@@ -179,13 +274,13 @@ describe("access control", () => {
       });
 
       it("succeeds for the role holder", async () => {
-        const f = await networkHelpers.loadFixture(fixtureWithState);
+        const f = await networkHelpers.loadFixture(fixtureFor(rule));
         const t = target(f, rule.contract);
         await expect(t.connect(f.deployer).getFunction(rule.fn)(...argsFor(f, rule))).not.to.revert(ethers);
       });
 
       it("succeeds for a newly granted holder, and not after revocation", async () => {
-        const f = await networkHelpers.loadFixture(fixtureWithState);
+        const f = await networkHelpers.loadFixture(fixtureFor(rule));
         const t = target(f, rule.contract);
         const newcomer = f.rest[1]!;
         await f.accessManager.grantRole(ROLES[rule.role], newcomer.address, 0);
@@ -226,9 +321,9 @@ describe("access control", () => {
 
   it("docs/roles.md lists exactly the ROLE_TABLE", async () => {
     const doc = await readFile(new URL("../../../docs/roles.md", import.meta.url), "utf8");
-    const rows = [...doc.matchAll(/^\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(PROTOCOL|SECURITY)\s*\|$/gm)].map(
-      (m) => `${m[1]}.${m[2]}:${m[3]}`,
-    );
+    const rows = [
+      ...doc.matchAll(/^\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(PROTOCOL|SECURITY|DEVELOPER|GUARDIAN)\s*\|$/gm),
+    ].map((m) => `${m[1]}.${m[2]}:${m[3]}`);
     expect(rows.sort()).to.deep.equal(ROLE_TABLE.map((r) => `${r.contract}.${r.fn}:${r.role}`).sort());
   });
 });

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import {
   MaxUint256,
   ZeroAddress,
+  ZeroHash,
   encodeBytes32String,
   getCreateAddress,
   id,
@@ -24,6 +25,7 @@ import {
   networkHelpers,
   type Fixture,
 } from "../helpers/fixture.js";
+import { register } from "../helpers/staking.js";
 
 // ------------------------------------------------------------------ local helpers
 
@@ -1404,6 +1406,185 @@ describe("ApiRegistry", () => {
         "ZeroAddress",
       );
       expect(await f.registry.treasury()).to.equal(f.deployer.address);
+    });
+  });
+
+  describe("delist (Security DAO)", () => {
+    const REASON = encodeBytes32String("phishing upstream");
+
+    it("delists an Active API: ApiStatusChanged(Active, Delisted) then ApiDelisted; isActive false; record kept", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId, input: inp, at } = await registered(f);
+      await networkHelpers.time.increase(60);
+      const tx = f.registry.connect(f.deployer).delist(apiId, REASON);
+      await expect(tx).to.emit(f.registry, "ApiStatusChanged").withArgs(apiId, ApiStatus.Active, ApiStatus.Delisted);
+      await expect(tx).to.emit(f.registry, "ApiDelisted").withArgs(apiId, REASON);
+      expect(await eventNames(f, tx)).to.deep.equal(["ApiStatusChanged", "ApiDelisted"]);
+      const t = await minedAt(tx);
+      expect(await f.registry.isActive(apiId)).to.equal(false);
+      expect(apiView(await f.registry.getApi(apiId))).to.deep.equal({
+        ...expectedView(inp, f.provider.address, at, ApiStatus.Delisted),
+        updatedAt: t,
+      });
+      expect(await f.registry.providerOf(apiId)).to.equal(f.provider.address);
+      expect(pricingView(await f.registry.getPricing(apiId))).to.deep.equal(inp.pricing);
+    });
+
+    it("delists a Paused API: ApiStatusChanged(Paused, Delisted); the provider cannot resume it", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      await f.registry.connect(f.provider).pause(apiId);
+      await expect(f.registry.connect(f.deployer).delist(apiId, ZeroHash))
+        .to.emit(f.registry, "ApiStatusChanged")
+        .withArgs(apiId, ApiStatus.Paused, ApiStatus.Delisted);
+      await expect(f.registry.connect(f.provider).resume(apiId))
+        .to.be.revertedWithCustomError(f.registry, "InvalidStatusTransition")
+        .withArgs(apiId, ApiStatus.Delisted, ApiStatus.Active);
+      expect(await f.registry.isActive(apiId)).to.equal(false);
+    });
+
+    it("is final: every provider action reverts with ApiIsDelisted (pause/resume: InvalidStatusTransition)", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      await f.registry.connect(f.deployer).delist(apiId, REASON);
+      const r = f.registry.connect(f.provider);
+      const dai = await f.dai.getAddress();
+      const actions: [string, () => Promise<ContractTransactionResponse>][] = [
+        ["updateMetadata", () => r.updateMetadata(apiId, "ar://x", id("x"))],
+        ["updateUpstream", () => r.updateUpstream(apiId, "https://x.example")],
+        ["updateCategory", () => r.updateCategory(apiId, encodeBytes32String("x"), [])],
+        ["setPricing", () => r.setPricing(apiId, input(dai).pricing)],
+        ["retire", () => r.retire(apiId)],
+        ["transferApi", () => r.transferApi(apiId, f.provider2.address)],
+        ["acceptApi", () => f.registry.connect(f.provider2).acceptApi(apiId)],
+        ["delist", () => f.registry.connect(f.deployer).delist(apiId, REASON)],
+      ];
+      for (const [name, run] of actions) {
+        await expect(run(), name).to.be.revertedWithCustomError(f.registry, "ApiIsDelisted").withArgs(apiId);
+      }
+      await expect(r.pause(apiId))
+        .to.be.revertedWithCustomError(f.registry, "InvalidStatusTransition")
+        .withArgs(apiId, ApiStatus.Delisted, ApiStatus.Paused);
+      await expect(r.resume(apiId))
+        .to.be.revertedWithCustomError(f.registry, "InvalidStatusTransition")
+        .withArgs(apiId, ApiStatus.Delisted, ApiStatus.Active);
+      // Anyone but the provider still gets NotApiProvider first.
+      await expect(f.registry.connect(f.outsider).updateUpstream(apiId, "https://x.example"))
+        .to.be.revertedWithCustomError(f.registry, "NotApiProvider")
+        .withArgs(apiId, f.outsider.address);
+      expect(Number((await f.registry.getApi(apiId)).status)).to.equal(ApiStatus.Delisted);
+    });
+
+    it("a retired API cannot be delisted (ApiIsRetired); it stays Retired", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      await f.registry.connect(f.provider).retire(apiId);
+      await expect(f.registry.connect(f.deployer).delist(apiId, REASON))
+        .to.be.revertedWithCustomError(f.registry, "ApiIsRetired")
+        .withArgs(apiId);
+      expect(Number((await f.registry.getApi(apiId)).status)).to.equal(ApiStatus.Retired);
+    });
+
+    it("reverts with ApiNotFound for unknown ids", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      for (const unknown of [0n, apiId + 1n]) {
+        await expect(f.registry.connect(f.deployer).delist(unknown, REASON))
+          .to.be.revertedWithCustomError(f.registry, "ApiNotFound")
+          .withArgs(unknown);
+      }
+      expect(await f.registry.apiCount()).to.equal(apiId);
+    });
+
+    it("clears a pending transfer: the pending provider can no longer accept", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      await f.registry.connect(f.provider).transferApi(apiId, f.provider2.address);
+      await f.registry.connect(f.deployer).delist(apiId, REASON);
+      expect(await f.registry.pendingProviderOf(apiId)).to.equal(ZeroAddress);
+      await expect(f.registry.connect(f.provider2).acceptApi(apiId))
+        .to.be.revertedWithCustomError(f.registry, "ApiIsDelisted")
+        .withArgs(apiId);
+      expect(await f.registry.providerOf(apiId)).to.equal(f.provider.address);
+    });
+
+    // CONTRACT BUG (reported, not fixed here: contracts/ are not ours to edit): `delist` deletes
+    // pendingProviderOf without emitting ApiTransferStarted(apiId, provider, address(0)), unlike
+    // `retire`, which announces the cancelled transfer. Indexers that follow the events keep
+    // showing the transfer as pending. Un-skip once ApiRegistry.delist emits the event.
+    it.skip("clearing a pending transfer emits ApiTransferStarted(apiId, provider, 0) after ApiStatusChanged, like retire", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      await f.registry.connect(f.provider).transferApi(apiId, f.provider2.address);
+      const tx = f.registry.connect(f.deployer).delist(apiId, REASON);
+      await expect(tx).to.emit(f.registry, "ApiTransferStarted").withArgs(apiId, f.provider.address, ZeroAddress);
+      expect(await eventNames(f, tx)).to.deep.equal(["ApiStatusChanged", "ApiTransferStarted", "ApiDelisted"]);
+    });
+
+    it("without a pending transfer, delist emits no ApiTransferStarted", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      const tx = f.registry.connect(f.deployer).delist(apiId, REASON);
+      await expect(tx).not.to.emit(f.registry, "ApiTransferStarted");
+    });
+
+    it("escrow deposits and subscriptions then revert with ApiNotActive; earned money stays claimable", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const usdc = await usdcOf(f);
+      const payer = f.rest[0]!;
+      await register(f, f.operator);
+      const { apiId } = await registered(f);
+      await f.usdc.mint(payer.address, parseUnits("100", 6));
+      await f.usdc.connect(payer).approve(await f.escrow.getAddress(), MaxUint256);
+      await f.usdc.connect(payer).approve(await f.subscriptions.getAddress(), MaxUint256);
+      await f.escrow.connect(payer).deposit(f.operator.address, apiId, usdc, parseUnits("10", 6));
+      await f.subscriptions.connect(payer).subscribe(apiId, usdc, 1, MaxUint256);
+      const earned = (await f.subscriptions.apiEarnings(usdc, apiId)).provider;
+      expect(earned).to.be.greaterThan(0n);
+
+      await f.registry.connect(f.deployer).delist(apiId, REASON);
+      await expect(f.escrow.connect(payer).deposit(f.operator.address, apiId, usdc, parseUnits("1", 6)))
+        .to.be.revertedWithCustomError(f.escrow, "ApiNotActive")
+        .withArgs(apiId);
+      await expect(f.subscriptions.connect(payer).subscribe(apiId, usdc, 1, MaxUint256))
+        .to.be.revertedWithCustomError(f.subscriptions, "ApiNotActive")
+        .withArgs(apiId);
+      // What the provider already earned and what the payer deposited can still leave.
+      await expect(f.subscriptions.connect(f.provider).claimProviderEarnings(apiId, usdc))
+        .to.emit(f.subscriptions, "ProviderEarningsClaimed")
+        .withArgs(apiId, f.provider.address, usdc, earned);
+      await expect(
+        f.escrow.connect(payer).startWithdraw(f.operator.address, apiId, usdc, parseUnits("10", 6)),
+      ).not.to.revert(ethers);
+    });
+
+    it("only the SECURITY role may delist (PROTOCOL, DEVELOPER, GUARDIAN and providers may not)", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const { apiId } = await registered(f);
+      type Account = Fixture["outsider"];
+      const [protocol, developer, guardian, security] = f.rest as [Account, Account, Account, Account];
+      await f.accessManager.connect(f.deployer).grantRole(ROLES.PROTOCOL, protocol.address, 0);
+      await f.accessManager.connect(f.deployer).grantRole(ROLES.DEVELOPER, developer.address, 0);
+      await f.accessManager.connect(f.deployer).grantRole(ROLES.GUARDIAN, guardian.address, 0);
+      await f.accessManager.connect(f.deployer).grantRole(ROLES.SECURITY, security.address, 0);
+      for (const signer of [protocol, developer, guardian, f.provider, f.outsider]) {
+        await expect(f.registry.connect(signer).delist(apiId, REASON))
+          .to.be.revertedWithCustomError(f.registry, "AccessManagedUnauthorized")
+          .withArgs(signer.address);
+      }
+      await expect(f.registry.connect(security).delist(apiId, REASON))
+        .to.emit(f.registry, "ApiDelisted")
+        .withArgs(apiId, REASON);
+    });
+
+    it("delisting one API leaves the others alone", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const a = await registered(f);
+      const b = await registered(f, undefined, f.provider2);
+      await f.registry.connect(f.deployer).delist(a.apiId, REASON);
+      expect(await f.registry.isActive(b.apiId)).to.equal(true);
+      await f.registry.connect(f.provider2).updateUpstream(b.apiId, "https://still.listed");
+      expect(Number((await f.registry.getApi(b.apiId)).status)).to.equal(ApiStatus.Active);
     });
   });
 

@@ -69,6 +69,17 @@ describe("e2e: local network + CLI", function () {
     expect(usage.stderr).to.include('unknown command "node fly"');
   });
 
+  it("the CLI reads the local DAOs' proposals and skips time on the local chain", async () => {
+    const tsx = path.join(BIN, "tsx");
+    const listed = await run(tsx, ["scripts/cli/main.ts", "gov", "list", "--dao", "protocol"], env);
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.stdout).to.include("Protocol DAO: no proposals yet");
+
+    const advanced = await run(tsx, ["scripts/cli/main.ts", "dev", "advance", "60"], env);
+    expect(advanced.code, advanced.stderr).to.equal(0);
+    expect(advanced.stdout).to.match(/^Advanced the chain by 60 s: block \d+ at \d{4}-/);
+  });
+
   it("npm run deploy deploys again to the running chain, by name (localhost) or by URL + key (remote)", async () => {
     const hardhat = path.join(BIN, "hardhat");
     for (const [networkName, extra] of [

@@ -1,13 +1,22 @@
 import type { Signer } from "ethers";
 import type { Protocol } from "../../../deploy/protocol.js";
+import type { CliContext } from "../../../scripts/cli/context.js";
 import type { RevertError } from "../../../scripts/cli/errors.js";
 import { runCli } from "../../../scripts/cli/run.js";
 
-/** Runs the CLI in-process as `signer` against `protocol`; returns what it printed. "Quoted args" stay whole. */
-export async function cli(protocol: Protocol, signer: Signer, line: string): Promise<string[]> {
+/**
+ * Runs the CLI in-process as `signer` against `protocol` (and `extra`: the DAOs); returns what it
+ * printed. "Quoted args" stay whole.
+ */
+export async function cli(
+  protocol: Protocol,
+  signer: Signer,
+  line: string,
+  extra: Pick<CliContext, "governance" | "startBlock"> = {},
+): Promise<string[]> {
   const out: string[] = [];
   const argv = line.match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ""));
-  await runCli(argv, { protocol, signer, out: (l) => out.push(l) });
+  await runCli(argv, { protocol, signer, out: (l) => out.push(l), ...extra });
   return out;
 }
 

@@ -11,7 +11,7 @@ export const { ethers, networkHelpers } = connection;
 export const MODEL_PAY_PER_CALL = 1;
 export const MODEL_SUBSCRIPTION = 2;
 export const NodeType = { Edge: 0, Mobile: 1, Cloud: 2, Validator: 3 } as const;
-export const ApiStatus = { None: 0, Active: 1, Paused: 2, Retired: 3 } as const;
+export const ApiStatus = { None: 0, Active: 1, Paused: 2, Retired: 3, Delisted: 4 } as const;
 export const PriceUnit = { Token: 0, Usd: 1 } as const;
 export const DAY = 24 * 60 * 60;
 
