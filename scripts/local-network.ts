@@ -64,7 +64,14 @@ for (const holder of [payer, voter]) {
   await (await protocol.token.connect(holder).delegate(await holder.getAddress())).wait();
 }
 // Local DAOs vote in minutes, not days: `npm run cli -- dev advance <seconds>` skips time.
-const quick = (p: DaoParams): DaoParams => ({ ...p, votingDelay: 60, votingPeriod: 600, timelockDelay: 60 });
+// The quorum floor drops to one vote: the local DAOs have one or two voters each.
+const quick = (p: DaoParams): DaoParams => ({
+  ...p,
+  votingDelay: 60,
+  votingPeriod: 600,
+  timelockDelay: 60,
+  minQuorum: 1n,
+});
 const defaults = defaultGovernanceParams();
 const { addresses: governance } = await deployGovernance(protocol, deployer, {
   ...defaults,

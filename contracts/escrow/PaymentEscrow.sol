@@ -185,8 +185,10 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
     // ---------------------------------------------------------------- redemption
 
     /// @notice Redeems one voucher: pays the increase of its cumulative amount since the
-    ///         channel's last redemption and splits it. Reverts if there is no increase.
-    function redeem(Voucher calldata v, bytes calldata signature) external whenNotPaused {
+    ///         channel's last redemption and splits it. Reverts if there is no increase. Open
+    ///         even while paused: it settles calls already served, and withdrawals stay open
+    ///         too, so a pause must never let a payer take back what a node was promised.
+    function redeem(Voucher calldata v, bytes calldata signature) external {
         _checkSigner(v.payer, v.node, v.apiId, v.token, v.cumulativeAmount, signature);
         bytes32 id = _channelId(v.payer, v.node, v.apiId, v.token);
         uint256 paid = _settle(id, v.cumulativeAmount);
@@ -202,7 +204,7 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
     /// @notice Redeems many vouchers for one node in one token. Idempotent: a voucher at or
     ///         below its channel's redeemed total is skipped, so retrying a batch pays once.
     ///         Vouchers for the same API should be adjacent (their earnings are credited once).
-    function redeemBatch(address node, address token, BatchVoucher[] calldata vouchers) external whenNotPaused {
+    function redeemBatch(address node, address token, BatchVoucher[] calldata vouchers) external {
         uint256 n = vouchers.length;
         if (n == 0) revert EmptyBatch();
         RevenueSplit memory s = revenueSplit;

@@ -199,16 +199,20 @@ contract ApiRegistry is IApiRegistry, EmergencyPausable {
 
     // ---------------------------------------------------------------- governance
 
-    /// @notice Delists an API for good (Security DAO): it stops taking calls and payments, and
-    ///         its provider can no longer change, resume or transfer it.
+    /// @notice Delists an API for good (Security DAO): it takes no new calls, deposits or
+    ///         subscriptions (vouchers for calls already served still redeem), and its provider
+    ///         can no longer change, resume or transfer it.
     function delist(uint256 apiId, bytes32 reason) external restricted notRetired(apiId) {
         Api storage api = _apis[apiId];
         ApiStatus previous = api.status;
         if (previous == ApiStatus.None) revert ApiNotFound(apiId);
         api.status = ApiStatus.Delisted;
         _touch(api);
-        delete pendingProviderOf[apiId];
         emit ApiStatusChanged(apiId, previous, ApiStatus.Delisted);
+        if (pendingProviderOf[apiId] != address(0)) {
+            delete pendingProviderOf[apiId];
+            emit ApiTransferStarted(apiId, api.provider, address(0));
+        }
         emit ApiDelisted(apiId, reason);
     }
 

@@ -182,6 +182,8 @@ contract Subscriptions is ISubscriptions, EarningsLedger, EmergencyPausable, Aut
         bytes calldata checkData
     ) external view returns (bool upkeepNeeded, bytes memory performData) {
         (uint256 startId, uint256 count) = abi.decode(checkData, (uint256, uint256));
+        // performUpkeep would revert while paused: tell keepers there is nothing to do.
+        if (paused()) return (false, abi.encode(new uint256[](0)));
         if (startId == 0) startId = 1;
         uint256 last = subscriptionCount;
         if (count > MAX_SCAN) count = MAX_SCAN;

@@ -1508,11 +1508,7 @@ describe("ApiRegistry", () => {
       expect(await f.registry.providerOf(apiId)).to.equal(f.provider.address);
     });
 
-    // CONTRACT BUG (reported, not fixed here: contracts/ are not ours to edit): `delist` deletes
-    // pendingProviderOf without emitting ApiTransferStarted(apiId, provider, address(0)), unlike
-    // `retire`, which announces the cancelled transfer. Indexers that follow the events keep
-    // showing the transfer as pending. Un-skip once ApiRegistry.delist emits the event.
-    it.skip("clearing a pending transfer emits ApiTransferStarted(apiId, provider, 0) after ApiStatusChanged, like retire", async () => {
+    it("clearing a pending transfer emits ApiTransferStarted(apiId, provider, 0) after ApiStatusChanged, like retire", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       const { apiId } = await registered(f);
       await f.registry.connect(f.provider).transferApi(apiId, f.provider2.address);

@@ -402,6 +402,21 @@ describe("governance: attacks", () => {
     });
   });
 
+  it("the proposer can cancel a pending proposal, and nobody else can", async () => {
+    const governor = f.governance.protocol.governor;
+    const p = await propose(
+      governor,
+      f.voter1,
+      [await call(f.escrow, "setRevenueSplit", [NEW_SPLIT])],
+      "PIP: withdrawn before the vote",
+    );
+    const cancel = (who: typeof f.voter1) =>
+      governor.connect(who).cancel(p.targets, p.values, p.calldatas, p.descriptionHash);
+    await expect(cancel(f.voter2)).to.be.revertedWithCustomError(governor, "GovernorUnableToCancel");
+    await expect(cancel(f.voter1)).to.emit(governor, "ProposalCanceled").withArgs(p.id);
+    expect(await governor.state(p.id)).to.equal(ProposalState.Canceled);
+  });
+
   it("a passed proposal runs once", async () => {
     const governor = f.governance.protocol.governor;
     const p = await readyProposal(

@@ -267,6 +267,7 @@ describe("governance: one real proposal per DAO, end to end", () => {
           ["setVotingPeriod", [900]],
           ["setProposalThreshold", [7n]],
           ["updateQuorumNumerator", [20]],
+          ["setMinQuorum", [5n]],
         ];
 
         // Directly: neither an EOA nor another DAO's timelock.
@@ -298,10 +299,12 @@ describe("governance: one real proposal per DAO, end to end", () => {
         await expect(tx).to.emit(governor, "VotingPeriodSet").withArgs(SHORT.votingPeriod, 900);
         await expect(tx).to.emit(governor, "ProposalThresholdSet").withArgs(threshold, 7n);
         await expect(tx).to.emit(governor, "QuorumNumeratorUpdated").withArgs(f.params[dao].quorumPercent, 20);
+        await expect(tx).to.emit(governor, "MinQuorumUpdated").withArgs(f.params[dao].minQuorum, 5n);
         expect(await governor.votingDelay()).to.equal(120n);
         expect(await governor.votingPeriod()).to.equal(900n);
         expect(await governor.proposalThreshold()).to.equal(7n);
         expect(await governor["quorumNumerator()"]()).to.equal(20n);
+        expect(await governor.minQuorum()).to.equal(5n);
       });
     }
 

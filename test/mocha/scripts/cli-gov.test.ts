@@ -26,7 +26,13 @@ async function govFixture() {
   }
   await f.token.connect(f.deployer).transfer(await voter3.getAddress(), parseEther("200000"));
   await f.staking.connect(f.operator).registerNode(NodeType.Edge, region("eu"), "https://n1", 10, parseEther("20000"));
-  const quick = (p: DaoParams): DaoParams => ({ ...p, votingDelay: 60, votingPeriod: 600, timelockDelay: 60 });
+  const quick = (p: DaoParams): DaoParams => ({
+    ...p,
+    votingDelay: 60,
+    votingPeriod: 600,
+    timelockDelay: 60,
+    minQuorum: 1n,
+  });
   const defaults = defaultGovernanceParams();
   const { governance } = await deployGovernance(f, f.deployer, {
     ...defaults,
