@@ -1,19 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { expect } from "chai";
-import { encodeBytes32String, id, parseEther, type BaseContract } from "ethers";
+import { parseEther, type BaseContract } from "ethers";
 import { managedTargets } from "../../../deploy/protocol.js";
 import { ROLE_TABLE, ROLES, type ManagedContract, type RoleRule } from "../../../deploy/roles.js";
 import { MockAggregatorV3__factory } from "../../../types/ethers-contracts/index.js";
-import {
-  apiInput,
-  DAY,
-  deployFixture,
-  ethers,
-  networkHelpers,
-  NodeType,
-  region,
-  type Fixture,
-} from "../helpers/fixture.js";
+import { privilegedCallArgs } from "../helpers/privileged-calls.js";
+import { apiInput, deployFixture, ethers, networkHelpers, NodeType, region, type Fixture } from "../helpers/fixture.js";
 
 /** The contracts with the emergency brake (EmergencyPausable). */
 const PAUSABLE: readonly ManagedContract[] = [
@@ -24,74 +16,21 @@ const PAUSABLE: readonly ManagedContract[] = [
   "DiscountStaking",
 ];
 
-/** Valid arguments for every privileged function, so only authorization can make it fail. */
+/** Valid arguments for every privileged function, in this file's fixture. */
 function argsFor(f: AcFixture, rule: RoleRule): unknown[] {
-  const key = `${rule.contract}.${rule.fn}`;
-  switch (key) {
-    case "ApiRegistry.setListingBounds":
-      return [
-        {
-          maxPricePerCall: parseEther("1"),
-          maxPricePerPeriod: parseEther("100"),
-          minPeriod: 3600,
-          maxPeriod: 30 * DAY,
-          maxMetadataLength: 256,
-          listingFee: 0n,
-        },
-      ];
-    case "ApiRegistry.setTreasury":
-    case "NodeStaking.setTreasury":
-    case "PaymentEscrow.setTreasury":
-    case "Subscriptions.setTreasury":
-      return [f.rest[0]!.address];
-    case "NodeStaking.setMinStake":
-      return [NodeType.Edge, parseEther("500")];
-    case "NodeStaking.setUnbondingPeriod":
-      return [2 * DAY];
-    case "NodeStaking.slash":
-      return [f.operator.address, parseEther("1"), encodeBytes32String("test")];
-    case "UsdPriceOracle.setFeed":
-      return [f.usdcAddress, f.feedAddress, 3600];
-    case "UsdPriceOracle.removeFeed":
-      return [f.daiAddress];
-    case "PaymentEscrow.setRevenueSplit":
-      return [{ providerBps: 7000, nodeBps: 2000, protocolBps: 1000 }];
-    case "PaymentEscrow.setThawPeriod":
-      return [3 * DAY];
-    case "DiscountStaking.setTiers":
-      return [[{ minStake: parseEther("500"), discountBps: 300 }]];
-    case "DiscountStaking.setCooldown":
-      return [3 * DAY];
-    case "Subscriptions.setProtocolBps":
-      return [1000];
-    case "ApiRegistry.delist":
-      return [f.apiId, encodeBytes32String("malware")];
-    case "RateLimitPolicy.setPolicy":
-      return [1, { requestsPerWindow: 100, windowSeconds: 60, burst: 10 }];
-    case "RateLimitPolicy.setApiTier":
-      return [f.apiId, 0]; // tier 0 always has a policy (set by the constructor)
-    case "FeatureFlags.setFlag":
-      return [id("streaming-responses"), true, 2500];
-    case "DeveloperCredential.issue":
-      return [f.rest[5]!.address];
-    case "DeveloperCredential.revoke":
-      return [f.credentialId];
-    case "DeveloperCredential.setMinApiAge":
-      return [7 * DAY];
-    case "ApiRegistry.emergencyPause":
-    case "ApiRegistry.emergencyUnpause":
-    case "NodeStaking.emergencyPause":
-    case "NodeStaking.emergencyUnpause":
-    case "PaymentEscrow.emergencyPause":
-    case "PaymentEscrow.emergencyUnpause":
-    case "Subscriptions.emergencyPause":
-    case "Subscriptions.emergencyUnpause":
-    case "DiscountStaking.emergencyPause":
-    case "DiscountStaking.emergencyUnpause":
-      return []; // emergencyUnpause runs on pausedFixtureWithState
-    default:
-      throw new Error(`no arguments defined for ${key}: add them to this test`);
-  }
+  return privilegedCallArgs(
+    {
+      newTreasury: f.rest[0]!.address,
+      apiId: f.apiId,
+      slashable: f.operator.address,
+      tokenWithoutFeed: f.usdcAddress,
+      tokenWithFeed: f.daiAddress,
+      feed: f.feedAddress,
+      credentialRecipient: f.rest[5]!.address,
+      credentialId: f.credentialId,
+    },
+    rule,
+  );
 }
 
 function target(f: Fixture, contract: ManagedContract): BaseContract {

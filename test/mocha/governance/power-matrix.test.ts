@@ -1,10 +1,11 @@
 import { expect } from "chai";
-import { encodeBytes32String, id, parseEther, ZeroAddress, type BaseContract } from "ethers";
+import { ZeroAddress, type BaseContract } from "ethers";
 import { DAOS, type DaoName } from "../../../deploy/governance.js";
 import { managedTargets } from "../../../deploy/protocol.js";
 import { ROLE_TABLE, ROLES, type RoleName, type RoleRule } from "../../../deploy/roles.js";
-import { DAY, ethers, networkHelpers, NodeType } from "../helpers/fixture.js";
+import { ethers, networkHelpers } from "../helpers/fixture.js";
 import { API_ID, governanceFixture, impersonate, type GovFixture } from "../helpers/governance.js";
+import { privilegedCallArgs } from "../helpers/privileged-calls.js";
 
 /** The governance fixture with the three timelocks impersonated (funded, ready to send). */
 async function powerFixture() {
@@ -27,64 +28,21 @@ const HOLDER: Record<Exclude<RoleName, "ADMIN">, DaoName> = {
   GUARDIAN: "security",
 };
 
-/** Valid arguments for every privileged function, so only authorization can make it fail. */
+/** Valid arguments for every privileged function, in this file's fixture. */
 function argsFor(f: Fresh, rule: RoleRule): unknown[] {
-  const key = `${rule.contract}.${rule.fn}`;
-  switch (key) {
-    case "ApiRegistry.setListingBounds":
-      return [
-        {
-          maxPricePerCall: parseEther("1"),
-          maxPricePerPeriod: parseEther("100"),
-          minPeriod: 3600,
-          maxPeriod: 30 * DAY,
-          maxMetadataLength: 256,
-          listingFee: 0n,
-        },
-      ];
-    case "ApiRegistry.setTreasury":
-    case "NodeStaking.setTreasury":
-    case "PaymentEscrow.setTreasury":
-    case "Subscriptions.setTreasury":
-      return [f.grantee.address];
-    case "ApiRegistry.delist":
-      return [API_ID, encodeBytes32String("malware")];
-    case "NodeStaking.setMinStake":
-      return [NodeType.Edge, parseEther("500")];
-    case "NodeStaking.setUnbondingPeriod":
-      return [2 * DAY];
-    case "NodeStaking.slash":
-      return [f.badNode.address, parseEther("1"), encodeBytes32String("test")];
-    case "UsdPriceOracle.setFeed":
-      return [f.usdcAddress, f.feedAddress, 3600];
-    case "UsdPriceOracle.removeFeed":
-      return [f.daiAddress];
-    case "PaymentEscrow.setRevenueSplit":
-      return [{ providerBps: 7000, nodeBps: 2000, protocolBps: 1000 }];
-    case "PaymentEscrow.setThawPeriod":
-      return [3 * DAY];
-    case "DiscountStaking.setTiers":
-      return [[{ minStake: parseEther("500"), discountBps: 300 }]];
-    case "DiscountStaking.setCooldown":
-      return [3 * DAY];
-    case "Subscriptions.setProtocolBps":
-      return [1000];
-    case "DeveloperCredential.issue":
-      return [f.outsider.address];
-    case "DeveloperCredential.revoke":
-      return [1n]; // dev1's credential
-    case "DeveloperCredential.setMinApiAge":
-      return [7 * DAY];
-    case "RateLimitPolicy.setPolicy":
-      return [1, { requestsPerWindow: 100, windowSeconds: 60, burst: 10 }];
-    case "RateLimitPolicy.setApiTier":
-      return [API_ID, 0];
-    case "FeatureFlags.setFlag":
-      return [id("flag"), true, 5000];
-    default:
-      if (rule.fn === "emergencyPause" || rule.fn === "emergencyUnpause") return [];
-      throw new Error(`no arguments defined for ${key}: add them to this test`);
-  }
+  return privilegedCallArgs(
+    {
+      newTreasury: f.grantee.address,
+      apiId: API_ID,
+      slashable: f.badNode.address,
+      tokenWithoutFeed: f.usdcAddress,
+      tokenWithFeed: f.daiAddress,
+      feed: f.feedAddress,
+      credentialRecipient: f.outsider.address,
+      credentialId: 1n, // dev1's credential
+    },
+    rule,
+  );
 }
 
 /** State a call needs beyond the fixture: an unpause needs a paused contract. */

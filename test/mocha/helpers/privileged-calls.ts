@@ -1,0 +1,83 @@
+import { encodeBytes32String, id, parseEther } from "ethers";
+import type { RoleRule } from "../../../deploy/roles.js";
+import { DAY, NodeType } from "./fixture.js";
+
+/** What the arguments of privileged calls refer to in a given fixture. */
+export interface PrivilegedCallState {
+  /** A fresh address to make the treasury. */
+  newTreasury: string;
+  /** A listed API (to delist, to tier). */
+  apiId: bigint;
+  /** An operator with stake (to slash). */
+  slashable: string;
+  /** A token without a feed (to set one) and one with a feed (to remove). */
+  tokenWithoutFeed: string;
+  tokenWithFeed: string;
+  feed: string;
+  /** An account without a credential (to issue one) and an issued credential (to revoke). */
+  credentialRecipient: string;
+  credentialId: bigint;
+}
+
+/**
+ * Valid arguments for every privileged function of deploy/roles.ts's ROLE_TABLE, so that only
+ * authorization can make a call fail. A new ROLE_TABLE row fails loudly until it is added here.
+ */
+export function privilegedCallArgs(s: PrivilegedCallState, rule: RoleRule): unknown[] {
+  if (rule.fn === "emergencyPause" || rule.fn === "emergencyUnpause") return []; // unpause: pause first
+  const key = `${rule.contract}.${rule.fn}`;
+  switch (key) {
+    case "ApiRegistry.setListingBounds":
+      return [
+        {
+          maxPricePerCall: parseEther("1"),
+          maxPricePerPeriod: parseEther("100"),
+          minPeriod: 3600,
+          maxPeriod: 30 * DAY,
+          maxMetadataLength: 256,
+          listingFee: 0n,
+        },
+      ];
+    case "ApiRegistry.setTreasury":
+    case "NodeStaking.setTreasury":
+    case "PaymentEscrow.setTreasury":
+    case "Subscriptions.setTreasury":
+      return [s.newTreasury];
+    case "ApiRegistry.delist":
+      return [s.apiId, encodeBytes32String("malware")];
+    case "NodeStaking.setMinStake":
+      return [NodeType.Edge, parseEther("500")];
+    case "NodeStaking.setUnbondingPeriod":
+      return [2 * DAY];
+    case "NodeStaking.slash":
+      return [s.slashable, parseEther("1"), encodeBytes32String("test")];
+    case "UsdPriceOracle.setFeed":
+      return [s.tokenWithoutFeed, s.feed, 3600];
+    case "UsdPriceOracle.removeFeed":
+      return [s.tokenWithFeed];
+    case "PaymentEscrow.setRevenueSplit":
+      return [{ providerBps: 7000, nodeBps: 2000, protocolBps: 1000 }];
+    case "PaymentEscrow.setThawPeriod":
+      return [3 * DAY];
+    case "DiscountStaking.setTiers":
+      return [[{ minStake: parseEther("500"), discountBps: 300 }]];
+    case "DiscountStaking.setCooldown":
+      return [3 * DAY];
+    case "Subscriptions.setProtocolBps":
+      return [1000];
+    case "DeveloperCredential.issue":
+      return [s.credentialRecipient];
+    case "DeveloperCredential.revoke":
+      return [s.credentialId];
+    case "DeveloperCredential.setMinApiAge":
+      return [7 * DAY];
+    case "RateLimitPolicy.setPolicy":
+      return [1, { requestsPerWindow: 100, windowSeconds: 60, burst: 10 }];
+    case "RateLimitPolicy.setApiTier":
+      return [s.apiId, 0]; // tier 0 always has a policy (set by the constructor)
+    case "FeatureFlags.setFlag":
+      return [id("streaming-responses"), true, 2500];
+    default:
+      throw new Error(`no arguments defined for ${key}: add them to test/mocha/helpers/privileged-calls.ts`);
+  }
+}
