@@ -71,6 +71,28 @@ export function defaultGovernanceParams(): GovernanceParams {
   };
 }
 
+/**
+ * Governance for local chains: votes in minutes, not days (`npm run cli -- dev advance` skips
+ * time), and a quorum floor of one vote, since local DAOs have one or two voters each.
+ */
+export function localGovernanceParams(initialDevelopers: readonly string[]): GovernanceParams {
+  const defaults = defaultGovernanceParams();
+  const quick = (p: DaoParams): DaoParams => ({
+    ...p,
+    votingDelay: 60,
+    votingPeriod: 600,
+    timelockDelay: 60,
+    minQuorum: 1n,
+  });
+  return {
+    ...defaults,
+    protocol: quick(defaults.protocol),
+    security: quick(defaults.security),
+    developer: quick(defaults.developer),
+    initialDevelopers,
+  };
+}
+
 export interface Dao {
   governor: MeshGovernor;
   timelock: TimelockController;

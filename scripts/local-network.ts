@@ -7,7 +7,7 @@ import { JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
 import { deploymentPath, writeDeployment } from "../deploy/deployments.js";
-import { defaultGovernanceParams, deployGovernance, type DaoParams } from "../deploy/governance.js";
+import { deployGovernance, localGovernanceParams } from "../deploy/governance.js";
 import { deployProtocol } from "../deploy/protocol.js";
 import { devAccount } from "./cli/env.js";
 import { startDemoApi } from "./demo/demo-api.js";
@@ -63,23 +63,11 @@ for (const holder of [payer, voter]) {
   await (await protocol.token.connect(deployer).transfer(await holder.getAddress(), parseEther("50000000"))).wait();
   await (await protocol.token.connect(holder).delegate(await holder.getAddress())).wait();
 }
-// Local DAOs vote in minutes, not days: `npm run cli -- dev advance <seconds>` skips time.
-// The quorum floor drops to one vote: the local DAOs have one or two voters each.
-const quick = (p: DaoParams): DaoParams => ({
-  ...p,
-  votingDelay: 60,
-  votingPeriod: 600,
-  timelockDelay: 60,
-  minQuorum: 1n,
-});
-const defaults = defaultGovernanceParams();
-const { addresses: governance } = await deployGovernance(protocol, deployer, {
-  ...defaults,
-  protocol: quick(defaults.protocol),
-  security: quick(defaults.security),
-  developer: quick(defaults.developer),
-  initialDevelopers: [await apiProvider.getAddress()],
-});
+const { addresses: governance } = await deployGovernance(
+  protocol,
+  deployer,
+  localGovernanceParams([await apiProvider.getAddress()]),
+);
 deployment.governance = governance;
 deployment.treasury = governance.ProtocolTimelock;
 await writeDeployment(deployment, MESHGATE_DEPLOYMENT);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { id, Interface, JsonRpcProvider, parseEther, Wallet, type Signer } from "ethers";
-import { defaultGovernanceParams, deployGovernance, type DaoParams } from "../../../deploy/governance.js";
+import { deployGovernance, localGovernanceParams } from "../../../deploy/governance.js";
 import { decodeRevert, RevertError, UsageError } from "../../../scripts/cli/errors.js";
 import { MeshGovernor__factory, TimelockController__factory } from "../../../types/ethers-contracts/index.js";
 import { cli, fails } from "../helpers/cli.js";
@@ -26,21 +26,7 @@ async function govFixture() {
   }
   await f.token.connect(f.deployer).transfer(await voter3.getAddress(), parseEther("200000"));
   await f.staking.connect(f.operator).registerNode(NodeType.Edge, region("eu"), "https://n1", 10, parseEther("20000"));
-  const quick = (p: DaoParams): DaoParams => ({
-    ...p,
-    votingDelay: 60,
-    votingPeriod: 600,
-    timelockDelay: 60,
-    minQuorum: 1n,
-  });
-  const defaults = defaultGovernanceParams();
-  const { governance } = await deployGovernance(f, f.deployer, {
-    ...defaults,
-    protocol: quick(defaults.protocol),
-    security: quick(defaults.security),
-    developer: quick(defaults.developer),
-    initialDevelopers: [await voter1.getAddress()],
-  });
+  const { governance } = await deployGovernance(f, f.deployer, localGovernanceParams([await voter1.getAddress()]));
   const dir = await mkdtemp(path.join(tmpdir(), "meshgate-gov-cli-"));
   return { ...f, governance, startBlock: f.deployment.startBlock, voter1, voter2, voter3, dir };
 }
