@@ -147,17 +147,7 @@ async function build(withGuardian: boolean) {
   const { governance, addresses } = await deployGovernance(protocol, deployer, params);
 
   const chainId = (await ethers.provider.getNetwork()).chainId;
-  return {
-    ...protocol,
-    governance,
-    addresses,
-    params,
-    usdc,
-    dai,
-    feed,
-    usdcAddress,
-    escrowAddress,
-    domain: escrowDomain(chainId, escrowAddress),
+  const accounts = {
     deployer,
     voter1,
     voter2,
@@ -176,27 +166,21 @@ async function build(withGuardian: boolean) {
     grantee,
     outsider,
     guardian,
+  };
+  return {
+    ...protocol,
+    governance,
+    addresses,
+    params,
+    usdc,
+    dai,
+    feed,
+    usdcAddress,
+    escrowAddress,
+    domain: escrowDomain(chainId, escrowAddress),
+    ...accounts,
     /** Every EOA the fixture used. */
-    eoas: [
-      deployer,
-      voter1,
-      voter2,
-      voter3,
-      seller,
-      lateBuyer,
-      secVoter1,
-      secVoter2,
-      badNode,
-      nodeOp,
-      provider,
-      payer,
-      dev1,
-      dev2,
-      dev3,
-      grantee,
-      outsider,
-      guardian,
-    ],
+    eoas: Object.values(accounts),
   };
 }
 
