@@ -20,6 +20,9 @@ export default defineConfig({
     npmFilesToBuild: [
       "@openzeppelin/contracts/access/manager/AccessManager.sol",
       "@openzeppelin/contracts/governance/TimelockController.sol",
+      // Linked by AccessGroups (LeanIMT nodes and identity commitments).
+      "poseidon-solidity/PoseidonT2.sol",
+      "poseidon-solidity/PoseidonT3.sol",
     ],
     settings: {
       evmVersion: "cancun",

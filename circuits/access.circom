@@ -9,33 +9,18 @@ pragma circom 2.1.5;
 include "circomlib/circuits/poseidon.circom";
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
+include "@zk-kit/binary-merkle-root.circom/src/binary-merkle-root.circom";
 
-// Root of a fixed-depth binary Poseidon Merkle tree. pathIndices[i] = 1 when the current
-// node is the RIGHT child at level i (bit i of the leaf index, LSB = level 0).
-template MerkleRoot(DEPTH) {
-    signal input leaf;
-    signal input pathElements[DEPTH];
-    signal input pathIndices[DEPTH];
-    signal output root;
-
-    signal nodes[DEPTH + 1];
-    signal swap[DEPTH];
-    nodes[0] <== leaf;
-    for (var i = 0; i < DEPTH; i++) {
-        pathIndices[i] * (1 - pathIndices[i]) === 0;
-        // swap = index ? (sibling - node) : 0; left = node + swap; right = sibling - swap.
-        swap[i] <== pathIndices[i] * (pathElements[i] - nodes[i]);
-        nodes[i + 1] <== Poseidon(2)([nodes[i] + swap[i], pathElements[i] - swap[i]]);
-    }
-    root <== nodes[DEPTH];
-}
-
-template Access(DEPTH, LIMIT_BITS) {
+template Access(MAX_DEPTH, LIMIT_BITS) {
     // ---- private inputs ----
     signal input identitySecret;           // a0, never 0
     signal input messageIndex;             // 0 <= messageIndex < userMessageLimit
-    signal input pathElements[DEPTH];      // Merkle siblings, leaf level first
-    signal input pathIndices[DEPTH];       // bits of the leaf index, leaf level first
+    // LeanIMT membership proof (as @zk-kit/lean-imt's generateProof returns it): the siblings
+    // that exist, leaf level first, zero-padded to MAX_DEPTH; their count; and the index whose
+    // bits say, per sibling, whether the current node is the right child.
+    signal input merkleProofLength;
+    signal input merkleProofIndex;
+    signal input merkleProofSiblings[MAX_DEPTH];
 
     // ---- public inputs (order matters: it is the public signal order) ----
     signal input root;                     // group Merkle root (contract: known recent root)
@@ -54,9 +39,16 @@ template Access(DEPTH, LIMIT_BITS) {
     secretInv <-- identitySecret != 0 ? 1 / identitySecret : 0;
     secretInv * identitySecret === 1;
 
-    // Membership: leaf = identity commitment = Poseidon(identitySecret).
+    // Membership: leaf = identity commitment = Poseidon(identitySecret). BinaryMerkleRoot gives
+    // 0 for a length above MAX_DEPTH; bounding the length here keeps that case out entirely
+    // (an empty group's root is 0 too, and verifiers must reject root 0 anyway).
+    _ = Num2Bits(5)(merkleProofLength);
+    signal lengthOk <== LessEqThan(5)([merkleProofLength, MAX_DEPTH]);
+    lengthOk === 1;
     signal commitment <== Poseidon(1)([identitySecret]);
-    signal computedRoot <== MerkleRoot(DEPTH)(commitment, pathElements, pathIndices);
+    signal computedRoot <== BinaryMerkleRoot(MAX_DEPTH)(
+        commitment, merkleProofLength, merkleProofIndex, merkleProofSiblings
+    );
     root === computedRoot;
 
     // Rate limit: range-check both operands, then messageIndex < userMessageLimit.

@@ -3,14 +3,16 @@
 //   2. DETERMINISTIC DEV setup from the committed prepared ptau:
 //      groth16 setup -> zkey beacon (fixed public hash, see common.ts)
 //   3. verification key JSON + Solidity verifier, then the commit-worthy files are copied to
-//      circuits/artifacts/ with a MANIFEST.json of their sha256.
+//      circuits/artifacts/ (the verifier to contracts/access/) with a MANIFEST.json of their
+//      sha256.
 // The same sources and ptau give byte-identical outputs (npm run zk:check verifies it).
 // INSECURE: anyone can recompute the toxic waste from the public beacon. Development only.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import * as snarkjs from "snarkjs";
 import {
+  ARTIFACTS_DIR,
   ARTIFACT_FILES,
   CIRCUITS_DIR,
   DEV_BEACON_HASH,
@@ -24,6 +26,7 @@ import {
   sha256File,
   groth16Template,
   packagePath,
+  VERIFIER_FILE,
 } from "./common.js";
 import { buildDevPtau } from "./ptau.js";
 
@@ -53,7 +56,20 @@ function compile(buildDir: string): number {
   const cli = packagePath("circom2", "cli.js");
   const res = spawnSync(
     process.execPath,
-    [cli, CIRCUIT_FILE, "--r1cs", "--wasm", "--sym", "--O2", "-l", join(ROOT_DIR, "node_modules"), "-o", buildDir],
+    [
+      cli,
+      CIRCUIT_FILE,
+      "--r1cs",
+      "--wasm",
+      "--sym",
+      "--O2",
+      "-l",
+      join(ROOT_DIR, "node_modules"),
+      "-l",
+      packagePath("circomlib", "circuits"),
+      "-o",
+      buildDir,
+    ],
     { encoding: "utf8" },
   );
   if (res.status !== 0) {
@@ -68,8 +84,17 @@ function compile(buildDir: string): number {
   return Number(nonLinear[1]) + Number(linear[1]);
 }
 
-export async function build(opts: { buildDir: string; artifactsDir: string }): Promise<Manifest> {
-  const { buildDir, artifactsDir } = opts;
+export interface BuildPaths {
+  /** Scratch directory (r1cs, sym, intermediate zkeys). */
+  buildDir: string;
+  /** Where ARTIFACT_FILES and MANIFEST.json go. */
+  artifactsDir: string;
+  /** Where the Solidity verifier goes. */
+  verifierFile: string;
+}
+
+export async function build(paths: BuildPaths): Promise<Manifest> {
+  const { buildDir, artifactsDir, verifierFile } = paths;
   rmSync(buildDir, { recursive: true, force: true });
   mkdirSync(buildDir, { recursive: true });
   mkdirSync(artifactsDir, { recursive: true });
@@ -117,22 +142,24 @@ export async function build(opts: { buildDir: string; artifactsDir: string }): P
   }
   console.log(`verification key + Solidity verifier (${elapsed()})`);
 
-  // Commit-worthy copies.
-  const sources: Record<string, string> = {
+  // Commit-worthy copies. MANIFEST.json names each by its committed path in the repository.
+  const sources: Record<(typeof ARTIFACT_FILES)[number], string> = {
     "access.wasm": wasm,
     "access.zkey": zkey,
     "verification_key.json": vkFile,
-    "AccessVerifierGroth16.sol": solFile,
   };
   const files: Record<string, string> = {};
-  for (const name of ARTIFACT_FILES) {
-    const src = sources[name];
-    if (src === undefined) throw new Error(`no source for ${name}`);
-    const tmp = join(artifactsDir, `.${name}.tmp`);
+  const install = (src: string, dest: string, committedPath: string): void => {
+    const tmp = `${dest}.tmp`;
     copyFileSync(src, tmp);
-    renameSync(tmp, join(artifactsDir, name));
-    files[name] = sha256File(join(artifactsDir, name));
+    renameSync(tmp, dest);
+    files[committedPath] = sha256File(dest);
+  };
+  for (const name of ARTIFACT_FILES) {
+    install(sources[name], join(artifactsDir, name), relative(ROOT_DIR, join(ARTIFACTS_DIR, name)));
   }
+  mkdirSync(dirname(verifierFile), { recursive: true });
+  install(solFile, verifierFile, relative(ROOT_DIR, VERIFIER_FILE));
   const manifest: Manifest = {
     warning: "INSECURE DEVELOPMENT SETUP: public fixed beacon, anyone can forge proofs. See circuits/ceremony.md.",
     circuit: "circuits/access.circom",
@@ -157,8 +184,9 @@ if (isMain(import.meta.filename)) {
   console.warn(INSECURE_WARNING);
   const manifest = await build({
     buildDir: join(CIRCUITS_DIR, "build"),
-    artifactsDir: join(CIRCUITS_DIR, "artifacts"),
+    artifactsDir: ARTIFACTS_DIR,
+    verifierFile: VERIFIER_FILE,
   });
-  for (const [name, hash] of Object.entries(manifest.files)) console.log(`${hash}  circuits/artifacts/${name}`);
+  for (const [name, hash] of Object.entries(manifest.files)) console.log(`${hash}  ${name}`);
   console.warn(INSECURE_WARNING);
 }

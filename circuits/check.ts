@@ -1,12 +1,12 @@
 // CI check (npm run zk:check): rebuilds the circuit and the dev setup into a temporary
 // directory and compares every output with the committed circuits/artifacts/ byte for byte
 // (sha256), including MANIFEST.json. Fails if the sources, the ptau or the tool versions
-// changed without a rebuild (run npm run zk:build and commit circuits/artifacts/).
+// changed without a rebuild (run npm run zk:build and commit circuits/artifacts/ and the verifier).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { build } from "./build.js";
-import { ARTIFACTS_DIR, ARTIFACT_FILES, PTAU_FILE, ROOT_DIR, sha256File } from "./common.js";
+import { ARTIFACTS_DIR, ARTIFACT_FILES, PTAU_FILE, ROOT_DIR, VERIFIER_FILE, sha256File } from "./common.js";
 
 if (!existsSync(PTAU_FILE)) {
   console.error(`${relative(ROOT_DIR, PTAU_FILE)} is missing: it must be committed (npm run zk:ptau).`);
@@ -15,25 +15,30 @@ if (!existsSync(PTAU_FILE)) {
 
 const tmp = mkdtempSync(join(tmpdir(), "meshgate-zk-check-"));
 let failures = 0;
+const compare = (committedPath: string, rebuilt: string): void => {
+  const committed = join(ROOT_DIR, committedPath);
+  const expected = sha256File(rebuilt);
+  if (!existsSync(committed)) {
+    console.error(`MISSING  ${committedPath} (rebuilt: ${expected})`);
+    failures++;
+    return;
+  }
+  const actual = sha256File(committed);
+  if (actual === expected) {
+    console.log(`ok       ${actual}  ${committedPath}`);
+  } else {
+    console.error(`DIFFERS  ${committedPath}: committed ${actual}, rebuilt ${expected}`);
+    failures++;
+  }
+};
 try {
   const fresh = join(tmp, "artifacts");
-  await build({ buildDir: join(tmp, "build"), artifactsDir: fresh });
+  const verifier = join(tmp, "AccessVerifierGroth16.sol");
+  await build({ buildDir: join(tmp, "build"), artifactsDir: fresh, verifierFile: verifier });
   for (const name of [...ARTIFACT_FILES, "MANIFEST.json"]) {
-    const committed = join(ARTIFACTS_DIR, name);
-    const expected = sha256File(join(fresh, name));
-    if (!existsSync(committed)) {
-      console.error(`MISSING  circuits/artifacts/${name} (rebuilt: ${expected})`);
-      failures++;
-      continue;
-    }
-    const actual = sha256File(committed);
-    if (actual === expected) {
-      console.log(`ok       ${actual}  circuits/artifacts/${name}`);
-    } else {
-      console.error(`DIFFERS  circuits/artifacts/${name}: committed ${actual}, rebuilt ${expected}`);
-      failures++;
-    }
+    compare(relative(ROOT_DIR, join(ARTIFACTS_DIR, name)), join(fresh, name));
   }
+  compare(relative(ROOT_DIR, VERIFIER_FILE), verifier);
   const manifest = JSON.parse(readFileSync(join(ARTIFACTS_DIR, "MANIFEST.json"), "utf8")) as {
     ptau?: { sha256?: string };
   };

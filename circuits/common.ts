@@ -22,12 +22,9 @@ export const DEV_BEACON_ITERATIONS_EXP = 10;
 
 export const ARTIFACTS_DIR = join(CIRCUITS_DIR, "artifacts");
 /** Files committed in circuits/artifacts/ and listed in MANIFEST.json. */
-export const ARTIFACT_FILES = [
-  "access.wasm",
-  "access.zkey",
-  "verification_key.json",
-  "AccessVerifierGroth16.sol",
-] as const;
+export const ARTIFACT_FILES = ["access.wasm", "access.zkey", "verification_key.json"] as const;
+/** The generated Groth16 verifier lives with the contracts that use it. */
+export const VERIFIER_FILE = join(ROOT_DIR, "contracts", "access", "AccessVerifierGroth16.sol");
 
 /** Path inside an installed package (bypasses "exports", which hides snarkjs/templates). */
 export function packagePath(pkg: string, ...parts: string[]): string {

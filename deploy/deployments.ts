@@ -40,6 +40,11 @@ export const deploymentSchema = z.object({
     FeatureFlags: deployedContract,
     RateLimitPolicy: deployedContract,
     DeveloperCredential: deployedContract,
+    PoseidonT2: deployedContract,
+    PoseidonT3: deployedContract,
+    AccessGroups: deployedContract,
+    AccessVerifierGroth16: deployedContract,
+    AccessVerifier: deployedContract,
   }),
 });
 

@@ -41,6 +41,8 @@ export interface DeployParams {
   discountCooldown: number;
   /** Protocol share of subscription payments, basis points (at most 3,000). */
   subscriptionProtocolBps: number;
+  /** The slasher's share of a slashed access-group deposit, basis points (the treasury gets the rest). */
+  accessSlashRewardBps: number;
 }
 
 const DAY = 24 * 60 * 60;
@@ -75,5 +77,6 @@ export function defaultParams(deployer: string): DeployParams {
     ],
     discountCooldown: 7 * DAY,
     subscriptionProtocolBps: 500,
+    accessSlashRewardBps: 5000,
   };
 }

@@ -1,6 +1,11 @@
+import { createRequire } from "node:module";
 import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
+import type * as PoseidonSolidity from "poseidon-solidity";
 import {
+  AccessGroups__factory,
   AccessManager__factory,
+  AccessVerifier__factory,
+  AccessVerifierGroth16__factory,
   ApiRegistry__factory,
   DeveloperCredential__factory,
   DiscountStaking__factory,
@@ -11,8 +16,12 @@ import {
   PriceQuoter__factory,
   RateLimitPolicy__factory,
   Subscriptions__factory,
+  PoseidonT2__factory,
+  PoseidonT3__factory,
   UsdPriceOracle__factory,
+  type AccessGroups,
   type AccessManager,
+  type AccessVerifier,
   type ApiRegistry,
   type DeveloperCredential,
   type DiscountStaking,
@@ -43,6 +52,8 @@ export interface Protocol {
   flags: FeatureFlags;
   rateLimits: RateLimitPolicy;
   credential: DeveloperCredential;
+  accessGroups: AccessGroups;
+  accessVerifier: AccessVerifier;
 }
 
 export interface DeployResult {
@@ -56,6 +67,23 @@ async function mined(tx: Promise<ContractTransactionResponse>): Promise<number> 
   const receipt = await (await tx).wait();
   if (receipt === null) throw new Error("transaction was dropped");
   return receipt.blockNumber;
+}
+
+// poseidon-solidity is CommonJS without detectable named exports.
+const canonicalPoseidon = createRequire(import.meta.url)("poseidon-solidity") as typeof PoseidonSolidity;
+
+/**
+ * A Poseidon library of poseidon-solidity: the canonical deterministic deployment when the
+ * chain has it (mainnets and most testnets do), else a fresh one (block -1 = not deployed here).
+ */
+async function poseidonLibrary(
+  signer: Signer,
+  canonical: string,
+  factory: PoseidonT2__factory | PoseidonT3__factory,
+): Promise<{ address: string; blockNumber: number }> {
+  if ((await signer.provider!.getCode(canonical)) !== "0x") return { address: canonical, blockNumber: 0 };
+  const lib = await factory.connect(signer).deploy();
+  return { address: await lib.getAddress(), blockNumber: await deployedBlock(lib) };
 }
 
 async function deployedBlock(contract: BaseContract): Promise<number> {
@@ -169,6 +197,36 @@ export async function deployProtocol(
   blocks.DeveloperCredential = await deployedBlock(credential);
   log(`DeveloperCredential ${await credential.getAddress()}`);
 
+  const poseidonT2 = await poseidonLibrary(signer, canonicalPoseidon.PoseidonT2.address, new PoseidonT2__factory());
+  blocks.PoseidonT2 = poseidonT2.blockNumber;
+  const poseidonT3 = await poseidonLibrary(signer, canonicalPoseidon.PoseidonT3.address, new PoseidonT3__factory());
+  blocks.PoseidonT3 = poseidonT3.blockNumber;
+  log(`PoseidonT2     ${poseidonT2.address}`);
+  log(`PoseidonT3     ${poseidonT3.address}`);
+  const accessGroups = await new AccessGroups__factory(
+    {
+      "npm/poseidon-solidity@0.0.5/PoseidonT2.sol:PoseidonT2": poseidonT2.address,
+      "npm/poseidon-solidity@0.0.5/PoseidonT3.sol:PoseidonT3": poseidonT3.address,
+    },
+    signer,
+  ).deploy(
+    await accessManager.getAddress(),
+    await registry.getAddress(),
+    await subscriptions.getAddress(),
+    params.treasury,
+    params.accessSlashRewardBps,
+  );
+  blocks.AccessGroups = await deployedBlock(accessGroups);
+  log(`AccessGroups   ${await accessGroups.getAddress()}`);
+  const groth16 = await new AccessVerifierGroth16__factory(signer).deploy();
+  blocks.AccessVerifierGroth16 = await deployedBlock(groth16);
+  const accessVerifier = await new AccessVerifier__factory(signer).deploy(
+    await accessGroups.getAddress(),
+    await groth16.getAddress(),
+  );
+  blocks.AccessVerifier = await deployedBlock(accessVerifier);
+  log(`AccessVerifier ${await accessVerifier.getAddress()} (Groth16 ${await groth16.getAddress()})`);
+
   const protocol: Protocol = {
     accessManager,
     token,
@@ -182,6 +240,8 @@ export async function deployProtocol(
     flags,
     rateLimits,
     credential,
+    accessGroups,
+    accessVerifier,
   };
   await wireRoles(protocol, params);
   log("roles wired (see docs/roles.md)");
@@ -199,6 +259,11 @@ export async function deployProtocol(
     FeatureFlags: await flags.getAddress(),
     RateLimitPolicy: await rateLimits.getAddress(),
     DeveloperCredential: await credential.getAddress(),
+    PoseidonT2: poseidonT2.address,
+    PoseidonT3: poseidonT3.address,
+    AccessGroups: await accessGroups.getAddress(),
+    AccessVerifierGroth16: await groth16.getAddress(),
+    AccessVerifier: await accessVerifier.getAddress(),
   };
   const contracts = Object.fromEntries(
     (Object.keys(addresses) as ContractName[]).map((name) => [
@@ -215,7 +280,8 @@ export async function deployProtocol(
       deployer,
       treasury: params.treasury,
       deployedAt: new Date().toISOString(),
-      startBlock: Math.min(...Object.values(blocks)),
+      // AccessManager is deployed first; canonical Poseidon libraries may predate it.
+      startBlock: blocks.AccessManager,
       contracts,
     },
   };
@@ -234,6 +300,7 @@ export function managedTargets(protocol: Protocol): Record<ManagedContract, Base
     FeatureFlags: protocol.flags,
     RateLimitPolicy: protocol.rateLimits,
     DeveloperCredential: protocol.credential,
+    AccessGroups: protocol.accessGroups,
   };
 }
 
@@ -282,5 +349,7 @@ export function attachProtocol(deployment: Deployment, runner: Signer): Protocol
     flags: FeatureFlags__factory.connect(c.FeatureFlags.address, runner),
     rateLimits: RateLimitPolicy__factory.connect(c.RateLimitPolicy.address, runner),
     credential: DeveloperCredential__factory.connect(c.DeveloperCredential.address, runner),
+    accessGroups: AccessGroups__factory.connect(c.AccessGroups.address, runner),
+    accessVerifier: AccessVerifier__factory.connect(c.AccessVerifier.address, runner),
   };
 }

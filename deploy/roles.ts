@@ -29,7 +29,8 @@ export type ManagedContract =
   | "Subscriptions"
   | "FeatureFlags"
   | "RateLimitPolicy"
-  | "DeveloperCredential";
+  | "DeveloperCredential"
+  | "AccessGroups";
 
 export interface RoleRule {
   readonly contract: ManagedContract;
@@ -56,18 +57,20 @@ export const ROLE_TABLE: readonly RoleRule[] = [
   { contract: "DeveloperCredential", fn: "issue", role: "PROTOCOL" },
   { contract: "DeveloperCredential", fn: "revoke", role: "PROTOCOL" },
   { contract: "DeveloperCredential", fn: "setMinApiAge", role: "PROTOCOL" },
+  { contract: "AccessGroups", fn: "setTreasury", role: "PROTOCOL" },
   { contract: "ApiRegistry", fn: "delist", role: "SECURITY" },
   { contract: "RateLimitPolicy", fn: "setPolicy", role: "SECURITY" },
   { contract: "RateLimitPolicy", fn: "setApiTier", role: "SECURITY" },
+  { contract: "AccessGroups", fn: "setSlashRewardBps", role: "SECURITY" },
   { contract: "FeatureFlags", fn: "setFlag", role: "DEVELOPER" },
   // The emergency brake: the guardian (and the Security DAO) may pause at once; only a Security
   // DAO vote may unpause.
-  ...(["ApiRegistry", "NodeStaking", "PaymentEscrow", "Subscriptions", "DiscountStaking"] as const).flatMap(
-    (contract): RoleRule[] => [
-      { contract, fn: "emergencyPause", role: "GUARDIAN" },
-      { contract, fn: "emergencyUnpause", role: "SECURITY" },
-    ],
-  ),
+  ...(
+    ["ApiRegistry", "NodeStaking", "PaymentEscrow", "Subscriptions", "DiscountStaking", "AccessGroups"] as const
+  ).flatMap((contract): RoleRule[] => [
+    { contract, fn: "emergencyPause", role: "GUARDIAN" },
+    { contract, fn: "emergencyUnpause", role: "SECURITY" },
+  ]),
 ];
 
 /** Human-readable role labels, emitted on-chain with AccessManager.labelRole. */

@@ -14,6 +14,7 @@ const PAUSABLE: readonly ManagedContract[] = [
   "PaymentEscrow",
   "Subscriptions",
   "DiscountStaking",
+  "AccessGroups",
 ];
 
 /** Valid arguments for every privileged function, in this file's fixture. */
@@ -125,6 +126,17 @@ const OPEN_FUNCTIONS: Record<ManagedContract, string[]> = {
     "performUpkeep",
     "claimProviderEarnings",
     "collectProtocolFees",
+    "setAuthority",
+  ],
+  AccessGroups: [
+    "createGroup", // the API's provider only
+    "updateGroup", // the API's provider only
+    "join",
+    "leave", // the member's owner only
+    "removeLapsed", // only members whose subscription lapsed
+    "withdraw", // the member's owner gets its deposit, once unlocked
+    "commitSlash",
+    "slash", // needs the member's revealed secret
     "setAuthority",
   ],
   FeatureFlags: ["setAuthority"],

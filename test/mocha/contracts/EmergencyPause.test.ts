@@ -22,7 +22,14 @@ const abi = AbiCoder.defaultAbiCoder();
 const E = (n: string | number) => parseEther(String(n));
 const P = BigInt(PERIOD);
 
-const PAUSABLE = ["ApiRegistry", "NodeStaking", "PaymentEscrow", "Subscriptions", "DiscountStaking"] as const;
+const PAUSABLE = [
+  "ApiRegistry",
+  "NodeStaking",
+  "PaymentEscrow",
+  "Subscriptions",
+  "DiscountStaking",
+  "AccessGroups",
+] as const;
 type Pausable = (typeof PAUSABLE)[number] & ManagedContract;
 
 /**

@@ -42,6 +42,7 @@ export function privilegedCallArgs(s: PrivilegedCallState, rule: RoleRule): unkn
     case "NodeStaking.setTreasury":
     case "PaymentEscrow.setTreasury":
     case "Subscriptions.setTreasury":
+    case "AccessGroups.setTreasury":
       return [s.newTreasury];
     case "ApiRegistry.delist":
       return [s.apiId, encodeBytes32String("malware")];
@@ -65,6 +66,8 @@ export function privilegedCallArgs(s: PrivilegedCallState, rule: RoleRule): unkn
       return [3 * DAY];
     case "Subscriptions.setProtocolBps":
       return [1000];
+    case "AccessGroups.setSlashRewardBps":
+      return [2500];
     case "DeveloperCredential.issue":
       return [s.credentialRecipient];
     case "DeveloperCredential.revoke":

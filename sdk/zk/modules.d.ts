@@ -1,5 +1,5 @@
-// Minimal typings for the parts of snarkjs 0.7.6 and circomlibjs 0.1.7 used by circuits/*.ts.
-// Neither package ships its own declarations.
+// Minimal typings for the parts of snarkjs 0.7.6, circom_runtime 0.1.28 and circomlibjs 0.1.7
+// that circuits/*.ts and sdk/zk use. None of these packages ships its own declarations.
 
 declare module "snarkjs" {
   export interface Logger {
@@ -11,6 +11,32 @@ declare module "snarkjs" {
   export interface Curve {
     terminate(): Promise<void>;
   }
+  /** A point as ffjavascript stores it (Montgomery form, Jacobian or affine). */
+  export type CurvePoint = Uint8Array;
+  export interface CurveGroup {
+    fromObject(o: (bigint | bigint[])[]): CurvePoint;
+    toJacobian(p: CurvePoint): CurvePoint;
+    isValid(p: CurvePoint): boolean;
+    add(a: CurvePoint, b: CurvePoint): CurvePoint;
+    neg(p: CurvePoint): CurvePoint;
+    timesScalar(p: CurvePoint, s: bigint): CurvePoint;
+  }
+  export interface TargetGroup {
+    mul(a: Uint8Array, b: Uint8Array): Uint8Array;
+    inv(a: Uint8Array): Uint8Array;
+    eq(a: Uint8Array, b: Uint8Array): boolean;
+  }
+  /** ffjavascript's WebAssembly BN254 (what getCurveFromName("bn128") returns). */
+  export interface Bn128Curve extends Curve {
+    G1: CurveGroup;
+    G2: CurveGroup;
+    Gt: TargetGroup;
+    pairing(a: CurvePoint, b: CurvePoint): Uint8Array;
+    prepareG1(p: CurvePoint): Uint8Array;
+    prepareG2(p: CurvePoint): Uint8Array;
+    millerLoop(preparedG1: Uint8Array, preparedG2: Uint8Array): Uint8Array;
+    finalExponentiation(a: Uint8Array): Uint8Array;
+  }
   export type SignalValue = string | number | bigint | SignalValue[];
   export interface Groth16Proof {
     pi_a: string[];
@@ -20,7 +46,7 @@ declare module "snarkjs" {
     curve: string;
   }
   export const curves: {
-    getCurveFromName(name: string, singleThread?: boolean): Promise<Curve>;
+    getCurveFromName(name: "bn128", singleThread?: boolean): Promise<Bn128Curve>;
   };
   export const powersOfTau: {
     newAccumulator(curve: Curve, power: number, fileName: string, logger?: Logger): Promise<unknown>;
@@ -57,6 +83,10 @@ declare module "snarkjs" {
     ): Promise<{ nConstraints: number; nVars: number; nOutputs: number; nPubInputs: number; nPrvInputs: number }>;
   };
   export const groth16: {
+    prove(
+      zkey: Uint8Array | string,
+      witness: Uint8Array | string,
+    ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
     fullProve(
       input: Record<string, SignalValue>,
       wasm: string,
@@ -78,4 +108,11 @@ declare module "circomlibjs" {
     F: { toObject(x: Uint8Array): bigint };
   }
   export function buildPoseidon(): Promise<Poseidon>;
+}
+
+declare module "circom_runtime" {
+  export interface WitnessCalculator {
+    calculateWTNSBin(input: Record<string, unknown>, sanityCheck: boolean): Promise<Uint8Array>;
+  }
+  export function WitnessCalculatorBuilder(wasm: Uint8Array): Promise<WitnessCalculator>;
 }

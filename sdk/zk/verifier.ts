@@ -1,0 +1,99 @@
+/**
+ * Off-chain verification of access proofs with the committed verification key: the Groth16
+ * check AccessVerifierGroth16 runs on-chain (and snarkjs.groth16.verify runs), on the BN254
+ * WebAssembly of ffjavascript (snarkjs's curve), with the key prepared once: e(alpha, beta) and
+ * the G2 line coefficients of gamma and delta are precomputed, and everything runs on the
+ * calling thread (snarkjs's verify dispatches to worker threads, which costs more than the
+ * math at this size). It checks the proof only; the relayer adds the context rules
+ * AccessVerifier adds on-chain (known root, epoch, limit, nullifier).
+ */
+import { readFile } from "node:fs/promises";
+import * as snarkjs from "snarkjs";
+import type { Bn128Curve, CurvePoint } from "snarkjs";
+import { ACCESS_ARTIFACTS } from "./artifacts.js";
+import { isFieldElement } from "./field.js";
+import { SIGNAL_ORDER, type AccessProof } from "./signals.js";
+
+interface VerificationKeyJson {
+  protocol: string;
+  curve: string;
+  nPublic: number;
+  vk_alpha_1: string[];
+  vk_beta_2: string[][];
+  vk_gamma_2: string[][];
+  vk_delta_2: string[][];
+  IC: string[][];
+}
+
+const big = (xs: readonly (string | readonly string[])[]): (bigint | bigint[])[] =>
+  xs.map((x) => (typeof x === "string" ? BigInt(x) : x.map((y) => BigInt(y))));
+
+export class AccessProofVerifier {
+  private constructor(
+    private readonly curve: Bn128Curve,
+    private readonly ic0: CurvePoint,
+    private readonly ic: readonly CurvePoint[],
+    private readonly gammaPrepared: Uint8Array,
+    private readonly deltaPrepared: Uint8Array,
+    /** e(alpha, beta)^-1: a valid proof makes e(-A, B) e(L, gamma) e(C, delta) equal it. */
+    private readonly alphaBetaInv: Uint8Array,
+  ) {}
+
+  static async load(path: string = ACCESS_ARTIFACTS.verificationKey): Promise<AccessProofVerifier> {
+    const vk = JSON.parse(await readFile(path, "utf8")) as VerificationKeyJson;
+    if (vk.protocol !== "groth16" || vk.curve !== "bn128" || vk.nPublic !== SIGNAL_ORDER.length) {
+      throw new Error(`${path}: not a Groth16 BN254 key with ${SIGNAL_ORDER.length} public signals`);
+    }
+    const curve = await snarkjs.curves.getCurveFromName("bn128");
+    const { G1, G2 } = curve;
+    const [ic0, ...ic] = vk.IC.map((p) => G1.fromObject(big(p)));
+    if (ic0 === undefined) throw new Error(`${path}: no IC points`);
+    const prepare2 = (p: string[][]): Uint8Array => curve.prepareG2(G2.toJacobian(G2.fromObject(big(p))));
+    const alphaBeta = curve.pairing(G1.fromObject(big(vk.vk_alpha_1)), G2.fromObject(big(vk.vk_beta_2)));
+    return new AccessProofVerifier(
+      curve,
+      ic0,
+      ic,
+      prepare2(vk.vk_gamma_2),
+      prepare2(vk.vk_delta_2),
+      curve.Gt.inv(alphaBeta),
+    );
+  }
+
+  /** True when the proof is valid for its public signals. Malformed proofs are invalid. */
+  verify(p: AccessProof): boolean {
+    const { curve } = this;
+    const { G1, G2 } = curve;
+    const signals = SIGNAL_ORDER.map((name) => p.signals[name]);
+    if (!signals.every(isFieldElement)) return false;
+    let a: CurvePoint, b: CurvePoint, c: CurvePoint;
+    try {
+      a = G1.fromObject(big(p.proof.pi_a));
+      b = G2.fromObject(big(p.proof.pi_b));
+      c = G1.fromObject(big(p.proof.pi_c));
+    } catch {
+      return false;
+    }
+    if (!G1.isValid(a) || !G2.isValid(b) || !G1.isValid(c)) return false;
+    // L = IC0 + sum(signal_i * IC_i): the public part of the statement.
+    let l = this.ic0;
+    signals.forEach((s, i) => {
+      l = G1.add(l, G1.timesScalar(this.ic[i] as CurvePoint, s));
+    });
+    const prepare1 = (q: CurvePoint): Uint8Array => curve.prepareG1(G1.toJacobian(q));
+    const miller = curve.Gt.mul(
+      curve.Gt.mul(
+        curve.millerLoop(prepare1(G1.neg(a)), curve.prepareG2(G2.toJacobian(b))),
+        curve.millerLoop(prepare1(l), this.gammaPrepared),
+      ),
+      curve.millerLoop(prepare1(c), this.deltaPrepared),
+    );
+    return curve.Gt.eq(curve.finalExponentiation(miller), this.alphaBetaInv);
+  }
+}
+
+/** Releases snarkjs's worker threads (the BN254 curve); call once when done proving/verifying. */
+export async function releaseZkThreads(): Promise<void> {
+  const curve = await snarkjs.curves.getCurveFromName("bn128");
+  await curve.terminate();
+}
