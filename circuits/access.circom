@@ -3,7 +3,10 @@ pragma circom 2.1.5;
 // Meshgate anonymous API access: an RLN-v2-shaped circuit (Semaphore group membership +
 // rate-limiting nullifier + Shamir share bound to the HTTP request).
 // Public signals (snarkjs order: outputs first, then public inputs in declaration order):
-//   [0] y, [1] nullifier, [2] root, [3] apiId, [4] epoch, [5] userMessageLimit, [6] x
+//   [0] y, [1] nullifier, [2] root, [3] scope, [4] x
+// scope packs apiId, epoch and userMessageLimit into one field element
+// (apiId * 2^80 + epoch * 2^16 + userMessageLimit): every public input costs an elliptic-curve
+// multiplication (~6.5k gas) in the on-chain verifier, and verifiers know all three anyway.
 // See circuits/README.md for who computes each one.
 
 include "circomlib/circuits/poseidon.circom";
@@ -11,7 +14,7 @@ include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
 include "@zk-kit/binary-merkle-root.circom/src/binary-merkle-root.circom";
 
-template Access(MAX_DEPTH, LIMIT_BITS) {
+template Access(MAX_DEPTH, API_BITS, EPOCH_BITS, LIMIT_BITS) {
     // ---- private inputs ----
     signal input identitySecret;           // a0, never 0
     signal input messageIndex;             // 0 <= messageIndex < userMessageLimit
@@ -22,11 +25,14 @@ template Access(MAX_DEPTH, LIMIT_BITS) {
     signal input merkleProofIndex;
     signal input merkleProofSiblings[MAX_DEPTH];
 
+    // ---- unpacked scope (private here, public through `scope`) ----
+    signal input apiId;                    // API identifier, < 2^API_BITS
+    signal input epoch;                    // rate-limit epoch, < 2^EPOCH_BITS
+    signal input userMessageLimit;         // calls per epoch for this API, 1 .. 2^LIMIT_BITS - 1
+
     // ---- public inputs (order matters: it is the public signal order) ----
     signal input root;                     // group Merkle root (contract: known recent root)
-    signal input apiId;                    // API identifier (contract: the called API)
-    signal input epoch;                    // rate-limit epoch (contract/relayer: current epoch)
-    signal input userMessageLimit;         // calls per epoch for this API, 1 .. 2^LIMIT_BITS - 1
+    signal input scope;                    // apiId * 2^(EPOCH_BITS + LIMIT_BITS) + epoch * 2^LIMIT_BITS + limit
     signal input x;                        // request hash reduced into the field
 
     // ---- public outputs ----
@@ -51,9 +57,15 @@ template Access(MAX_DEPTH, LIMIT_BITS) {
     );
     root === computedRoot;
 
-    // Rate limit: range-check both operands, then messageIndex < userMessageLimit.
-    _ = Num2Bits(LIMIT_BITS)(messageIndex);
+    // Scope: with every part range-checked (API_BITS + EPOCH_BITS + LIMIT_BITS < 254) the
+    // packing cannot wrap around the field, so scope fixes apiId, epoch and the limit.
+    _ = Num2Bits(API_BITS)(apiId);
+    _ = Num2Bits(EPOCH_BITS)(epoch);
     _ = Num2Bits(LIMIT_BITS)(userMessageLimit);
+    scope === apiId * (1 << (EPOCH_BITS + LIMIT_BITS)) + epoch * (1 << LIMIT_BITS) + userMessageLimit;
+
+    // Rate limit: range-check the index too, then messageIndex < userMessageLimit.
+    _ = Num2Bits(LIMIT_BITS)(messageIndex);
     signal indexOk <== LessThan(LIMIT_BITS)([messageIndex, userMessageLimit]);
     indexOk === 1;
 
@@ -66,4 +78,4 @@ template Access(MAX_DEPTH, LIMIT_BITS) {
     nullifier <== Poseidon(1)([a1]);
 }
 
-component main {public [root, apiId, epoch, userMessageLimit, x]} = Access(20, 16);
+component main {public [root, scope, x]} = Access(20, 170, 64, 16);

@@ -164,7 +164,7 @@ export async function build(paths: BuildPaths): Promise<Manifest> {
     warning: "INSECURE DEVELOPMENT SETUP: public fixed beacon, anyone can forge proofs. See circuits/ceremony.md.",
     circuit: "circuits/access.circom",
     constraints,
-    publicSignals: ["y", "nullifier", "root", "apiId", "epoch", "userMessageLimit", "x"],
+    publicSignals: ["y", "nullifier", "root", "scope", "x"],
     ptau: { file: relative(ROOT_DIR, PTAU_FILE), power: PTAU_POWER, sha256: sha256File(PTAU_FILE) },
     beacon: { hash: DEV_BEACON_HASH, iterationsExp: DEV_BEACON_ITERATIONS_EXP },
     tools: {

@@ -62,7 +62,8 @@ contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransi
     mapping(uint256 apiId => Group) private _groups;
     mapping(uint256 apiId => LeanIMTData) private _trees;
     mapping(uint256 apiId => mapping(uint256 commitment => Member)) private _members;
-    /// @dev When each replaced root stops being valid.
+    /// @dev When each root stops being valid: never (max) while current, the group's window after
+    ///      it is replaced. One storage read answers isKnownRoot on the verification hot path.
     mapping(uint256 apiId => mapping(uint256 root => uint256)) private _rootExpiry;
 
     /// @param authority The AccessManager.
@@ -166,8 +167,9 @@ contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransi
             deposit: deposit
         });
         uint256 index = tree.size;
-        _retireRoot(apiId, g, tree._root());
+        uint256 oldRoot = tree._root();
         uint256 root = tree._insert(commitment);
+        _replaceRoot(apiId, g, oldRoot, root);
         emit MemberJoined(apiId, commitment, msg.sender, index, deposit, root);
 
         if (deposit > 0) _pullExact(g.depositToken, deposit);
@@ -278,9 +280,17 @@ contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransi
     }
 
     /// @inheritdoc IAccessGroups
-    function isKnownRoot(uint256 apiId, uint256 root) external view returns (bool) {
-        if (root == 0) return false;
-        return root == _trees[apiId]._root() || block.timestamp < _rootExpiry[apiId][root];
+    function isKnownRoot(uint256 apiId, uint256 root) public view returns (bool) {
+        return block.timestamp < _rootExpiry[apiId][root];
+    }
+
+    /// @inheritdoc IAccessGroups
+    function accessContext(
+        uint256 apiId,
+        uint256 root
+    ) external view returns (uint256 epochLength, uint256 userMessageLimit, bool rootKnown) {
+        Group storage g = _group(apiId);
+        return (g.epochLength, g.userMessageLimit, isKnownRoot(apiId, root));
     }
 
     /// @inheritdoc IAccessGroups
@@ -332,8 +342,10 @@ contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransi
         // the count first so a wrong proof gets a clear error.
         uint256 expected = _siblingCount(tree, tree._indexOf(commitment));
         if (siblings.length != expected) revert WrongSiblingCount(expected, siblings.length);
-        _retireRoot(apiId, g, tree._root());
-        return tree._remove(commitment, siblings);
+        uint256 oldRoot = tree._root();
+        uint256 root = tree._remove(commitment, siblings);
+        _replaceRoot(apiId, g, oldRoot, root);
+        return root;
     }
 
     /// @dev The number of siblings InternalLeanIMT._update reads for the leaf at `index`.
@@ -345,9 +357,12 @@ contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransi
         }
     }
 
-    /// @dev Keeps the root being replaced valid for the group's window (proofs in flight use it).
-    function _retireRoot(uint256 apiId, Group storage g, uint256 oldRoot) private {
-        if (oldRoot != 0) _rootExpiry[apiId][oldRoot] = block.timestamp + g.rootHistoryWindow;
+    /// @dev Keeps the replaced root valid for the group's window (proofs in flight use it).
+    function _replaceRoot(uint256 apiId, Group storage g, uint256 oldRoot, uint256 newRoot) private {
+        mapping(uint256 => uint256) storage expiry = _rootExpiry[apiId];
+        if (oldRoot != 0) expiry[oldRoot] = block.timestamp + g.rootHistoryWindow;
+        // 0 (all members removed) is never a valid root.
+        if (newRoot != 0) expiry[newRoot] = type(uint256).max;
     }
 
     function _group(uint256 apiId) private view returns (Group storage g) {

@@ -39,13 +39,16 @@ contract AccessVerifier is IAccessVerifier {
 
     function _check(AccessProof calldata proof, AccessSignals calldata s) private view {
         if (nullifierUsed[s.nullifier]) revert NullifierAlreadyUsed(s.nullifier);
-        IAccessGroups.Group memory g = groups.getGroup(s.apiId);
-        if (s.userMessageLimit != g.userMessageLimit) revert WrongMessageLimit(s.userMessageLimit, g.userMessageLimit);
-        uint256 current = block.timestamp / g.epochLength;
+        (uint256 epochLength, uint256 limit, bool rootKnown) = groups.accessContext(s.apiId, s.root);
+        if (s.userMessageLimit != limit) revert WrongMessageLimit(s.userMessageLimit, limit);
+        uint256 current = block.timestamp / epochLength;
         // The previous epoch too: a proof made just before an epoch boundary is still honest.
         if (s.epoch != current && s.epoch + 1 != current) revert EpochOutOfRange(s.epoch, current);
-        if (!groups.isKnownRoot(s.apiId, s.root)) revert UnknownRoot(s.apiId, s.root);
-        uint256[7] memory pub = [s.y, s.nullifier, s.root, s.apiId, s.epoch, s.userMessageLimit, s.x];
+        if (!rootKnown) revert UnknownRoot(s.apiId, s.root);
+        // The packing cannot collide: the limit equals a uint16, the epoch is the current or
+        // previous one (far below 2^64), and apiId has a group (registry ids are small).
+        uint256 scope = (s.apiId << 80) | (s.epoch << 16) | s.userMessageLimit;
+        uint256[5] memory pub = [s.y, s.nullifier, s.root, scope, s.x];
         if (!groth16.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
     }
 }

@@ -132,6 +132,13 @@ interface IAccessGroups {
     ///         `rootHistoryWindow` seconds ago. Root 0 (an empty group) is never known.
     function isKnownRoot(uint256 apiId, uint256 root) external view returns (bool);
 
+    /// @notice What AccessVerifier checks a proof against, in one call: the group's epoch length
+    ///         and message limit, and whether `root` is known (reverts GroupNotFound).
+    function accessContext(
+        uint256 apiId,
+        uint256 root
+    ) external view returns (uint256 epochLength, uint256 userMessageLimit, bool rootKnown);
+
     /// @notice block.timestamp / epochLength of the group (reverts GroupNotFound).
     function currentEpoch(uint256 apiId) external view returns (uint256);
 }

@@ -9,7 +9,7 @@ interface IGroth16AccessVerifier {
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[7] calldata pubSignals
+        uint256[5] calldata pubSignals
     ) external view returns (bool);
 }
 
@@ -23,7 +23,9 @@ interface IAccessVerifier {
         uint256[2] c;
     }
 
-    /// @notice The circuit's public signals, in its order (circuits/README.md).
+    /// @notice What a proof states. The circuit sees apiId, epoch and userMessageLimit packed into
+    ///         one public input, scope = apiId << 80 | epoch << 16 | userMessageLimit; its
+    ///         public signals are [y, nullifier, root, scope, x] (circuits/README.md).
     /// @param y Shamir share secret + a1 * x of this call.
     /// @param nullifier Poseidon(a1): one per (identity, API, epoch, message index).
     /// @param root A known root of the API's access group.

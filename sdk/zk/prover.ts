@@ -10,7 +10,7 @@ import { ACCESS_ARTIFACTS, type CircuitArtifacts } from "./artifacts.js";
 import { isFieldElement } from "./field.js";
 import type { MerkleProof } from "./group-tree.js";
 import type { Identity } from "./identity.js";
-import { signalsFromPublic, type AccessProof } from "./signals.js";
+import { packScope, signalsFromPublic, type AccessProof } from "./signals.js";
 
 /** What one anonymous call proves. */
 export interface AccessProofRequest {
@@ -31,7 +31,7 @@ export type AccessCircuitInput = Record<string, bigint | bigint[]>;
 
 export class AccessProofInputError extends Error {
   constructor(
-    readonly code: "MESSAGE_INDEX_OUT_OF_RANGE" | "LIMIT_OUT_OF_RANGE" | "NOT_A_FIELD_ELEMENT",
+    readonly code: "MESSAGE_INDEX_OUT_OF_RANGE" | "LIMIT_OUT_OF_RANGE" | "NOT_A_FIELD_ELEMENT" | "SCOPE_OUT_OF_RANGE",
     message: string,
   ) {
     super(message);
@@ -68,8 +68,12 @@ export class AccessProver {
         `messageIndex ${req.messageIndex} is not below the limit ${req.userMessageLimit}: wait for the next epoch`,
       );
     }
-    for (const [name, v] of Object.entries({ apiId: req.apiId, epoch: req.epoch, x: req.x })) {
-      if (!isFieldElement(v)) throw new AccessProofInputError("NOT_A_FIELD_ELEMENT", `${name} is not below r`);
+    if (!isFieldElement(req.x)) throw new AccessProofInputError("NOT_A_FIELD_ELEMENT", "x is not below r");
+    let scope: bigint;
+    try {
+      scope = packScope(req.apiId, req.epoch, req.userMessageLimit);
+    } catch (err) {
+      throw new AccessProofInputError("SCOPE_OUT_OF_RANGE", (err as Error).message);
     }
     return this.proveInput({
       identitySecret: req.identity.secret,
@@ -77,10 +81,11 @@ export class AccessProver {
       merkleProofLength: BigInt(req.merkleProof.length),
       merkleProofIndex: BigInt(req.merkleProof.index),
       merkleProofSiblings: req.merkleProof.siblings,
-      root: req.merkleProof.root,
       apiId: req.apiId,
       epoch: req.epoch,
       userMessageLimit: req.userMessageLimit,
+      root: req.merkleProof.root,
+      scope,
       x: req.x,
     });
   }

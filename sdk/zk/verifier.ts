@@ -12,7 +12,7 @@ import * as snarkjs from "snarkjs";
 import type { Bn128Curve, CurvePoint } from "snarkjs";
 import { ACCESS_ARTIFACTS } from "./artifacts.js";
 import { isFieldElement } from "./field.js";
-import { SIGNAL_ORDER, type AccessProof } from "./signals.js";
+import { PUBLIC_SIGNAL_COUNT, publicSignalValues, type AccessProof } from "./signals.js";
 
 interface VerificationKeyJson {
   protocol: string;
@@ -41,8 +41,8 @@ export class AccessProofVerifier {
 
   static async load(path: string = ACCESS_ARTIFACTS.verificationKey): Promise<AccessProofVerifier> {
     const vk = JSON.parse(await readFile(path, "utf8")) as VerificationKeyJson;
-    if (vk.protocol !== "groth16" || vk.curve !== "bn128" || vk.nPublic !== SIGNAL_ORDER.length) {
-      throw new Error(`${path}: not a Groth16 BN254 key with ${SIGNAL_ORDER.length} public signals`);
+    if (vk.protocol !== "groth16" || vk.curve !== "bn128" || vk.nPublic !== PUBLIC_SIGNAL_COUNT) {
+      throw new Error(`${path}: not a Groth16 BN254 key with ${PUBLIC_SIGNAL_COUNT} public signals`);
     }
     const curve = await snarkjs.curves.getCurveFromName("bn128");
     const { G1, G2 } = curve;
@@ -64,16 +64,17 @@ export class AccessProofVerifier {
   verify(p: AccessProof): boolean {
     const { curve } = this;
     const { G1, G2 } = curve;
-    const signals = SIGNAL_ORDER.map((name) => p.signals[name]);
-    if (!signals.every(isFieldElement)) return false;
+    let signals: bigint[];
     let a: CurvePoint, b: CurvePoint, c: CurvePoint;
     try {
+      signals = publicSignalValues(p.signals);
       a = G1.fromObject(big(p.proof.pi_a));
       b = G2.fromObject(big(p.proof.pi_b));
       c = G1.fromObject(big(p.proof.pi_c));
     } catch {
       return false;
     }
+    if (!signals.every(isFieldElement)) return false;
     if (!G1.isValid(a) || !G2.isValid(b) || !G1.isValid(c)) return false;
     // L = IC0 + sum(signal_i * IC_i): the public part of the statement.
     let l = this.ic0;
