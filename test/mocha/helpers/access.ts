@@ -48,11 +48,7 @@ export async function accessFixture() {
 export type AccessFixture = Awaited<ReturnType<typeof accessFixture>>;
 
 /** `owner` joins the group of `apiId` with a fresh identity. */
-export async function joinWithNewIdentity(
-  f: Fixture,
-  apiId: bigint,
-  owner: HardhatEthersSigner,
-): Promise<Identity> {
+export async function joinWithNewIdentity(f: Fixture, apiId: bigint, owner: HardhatEthersSigner): Promise<Identity> {
   const identity = createIdentity();
   await f.accessGroups.connect(owner).join(apiId, identity.commitment);
   return identity;
