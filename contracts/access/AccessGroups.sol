@@ -26,8 +26,8 @@ import {IAccessGroups} from "./IAccessGroups.sol";
 ///         anyone once the subscription lapses).
 /// @dev Slashing is commit-reveal (commitSlash, then slash in a later block) so a watcher of the
 ///      mempool cannot copy a revealed secret and take the reward. A member that leaves stays
-///      slashable until its deposit unlocks: rootHistoryWindow + 2 epochs + SLASH_GRACE after
-///      leaving, long enough for shares from its last valid proofs to be collected.
+///      slashable until it withdraws, which it can do rootHistoryWindow + 2 epochs + SLASH_GRACE
+///      after leaving: long enough for shares from its last valid proofs to be collected.
 ///      Invariant: token balance >= sum of deposits of Active and Exiting members.
 contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -119,16 +119,25 @@ contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransi
     }
 
     /// @notice Changes a group's settings (its provider only). A new deposit applies to later
-    ///         joins; a new epoch length or limit applies to proofs from now on.
+    ///         joins, a new limit to proofs from now on. The subscription requirement is fixed,
+    ///         and so is the epoch length: epochs are
+    ///         numbered block.timestamp / epochLength, so another length would renumber them and
+    ///         an honest member's past (epoch, index) nullifier could come round again, revealing
+    ///         its secret.
     function updateGroup(uint256 apiId, GroupSettings calldata settings) external {
         _onlyProvider(apiId);
         Group storage g = _group(apiId);
         _checkSettings(settings);
+        if (settings.epochLength != g.epochLength) revert EpochLengthFixed(apiId, g.epochLength);
+        // Switching modes would strand members: subscribers without a slot, or free members
+        // with nothing to slash.
+        if (settings.requireSubscription != g.requireSubscription) {
+            revert SubscriptionModeFixed(apiId, g.requireSubscription);
+        }
         g.deposit = settings.deposit;
         g.epochLength = settings.epochLength;
         g.userMessageLimit = settings.userMessageLimit;
         g.rootHistoryWindow = settings.rootHistoryWindow;
-        g.requireSubscription = settings.requireSubscription;
         emit GroupUpdated(
             apiId,
             settings.deposit,
@@ -221,8 +230,9 @@ contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransi
     /// @notice Step 2: reveals the identity secret of a member (recovered from two shares of
     ///         one nullifier: it called more than `userMessageLimit` times in an epoch). The
     ///         member is removed (Active) or its pending exit ended (Exiting), its commitment is
-    ///         banned from the group, and its deposit is split: `slashRewardBps` to the caller,
-    ///         the rest to the treasury.
+    ///         banned from the group (in a subscription group its owner keeps the membership
+    ///         slot, so it cannot join again), and its deposit is split: `slashRewardBps` to the
+    ///         caller, the rest to the treasury.
     /// @param siblings The member's LeanIMT sibling nodes when it is Active (empty otherwise).
     function slash(uint256 apiId, uint256 secret, uint256[] calldata siblings) external nonReentrant {
         bytes32 digest = keccak256(abi.encode(msg.sender, apiId, secret));
@@ -361,7 +371,7 @@ contract AccessGroups is IAccessGroups, EmergencyPausable, ReentrancyGuardTransi
     function _replaceRoot(uint256 apiId, Group storage g, uint256 oldRoot, uint256 newRoot) private {
         mapping(uint256 => uint256) storage expiry = _rootExpiry[apiId];
         if (oldRoot != 0) expiry[oldRoot] = block.timestamp + g.rootHistoryWindow;
-        // 0 (all members removed) is never a valid root.
+        // 0 (the root of a group whose only leaf was removed) is never a valid root.
         if (newRoot != 0) expiry[newRoot] = type(uint256).max;
     }
 

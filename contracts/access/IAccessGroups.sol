@@ -10,12 +10,14 @@ interface IAccessGroups {
     /// @param deposit Locked per member at join, in `depositToken`; slashable. Must be > 0 unless
     ///        `requireSubscription` (an open group with free seats would let anyone multiply its
     ///        rate limit by joining many identities).
-    /// @param epochLength Rate-limit epoch in seconds: epoch = block.timestamp / epochLength.
+    /// @param epochLength Rate-limit epoch in seconds: epoch = block.timestamp / epochLength. Fixed
+    ///        at creation (updateGroup must repeat it).
     /// @param userMessageLimit Calls per member per epoch (the circuit's public input).
     /// @param rootHistoryWindow Seconds a replaced root stays valid, so proofs made just before
     ///        another member joins or leaves still verify.
     /// @param requireSubscription Joining needs an active subscription to the API (one
-    ///        membership per subscriber); a lapsed subscriber can be removed by anyone.
+    ///        membership per subscriber); a lapsed subscriber can be removed by anyone. Fixed at
+    ///        creation.
     struct GroupSettings {
         uint128 deposit;
         uint32 epochLength;
@@ -24,7 +26,8 @@ interface IAccessGroups {
         bool requireSubscription;
     }
 
-    /// @notice A group as stored. `depositToken` is fixed at creation (members' deposits are in it).
+    /// @notice A group as stored. `depositToken`, `epochLength` and `requireSubscription` are
+    ///         fixed at creation.
     struct Group {
         address depositToken;
         uint32 epochLength;
@@ -102,6 +105,8 @@ interface IAccessGroups {
     error GroupNotFound(uint256 apiId);
     error InvalidDepositToken(address token);
     error InvalidGroupSettings();
+    error EpochLengthFixed(uint256 apiId, uint32 epochLength);
+    error SubscriptionModeFixed(uint256 apiId, bool requireSubscription);
     error InvalidCommitment(uint256 commitment);
     error CommitmentInUse(uint256 apiId, uint256 commitment, MemberStatus status);
     error GroupFull(uint256 apiId, uint256 maxSize);

@@ -66,5 +66,7 @@ interface IAccessVerifier {
 
     /// @notice Checks a proof (known root, current or previous epoch, the group's limit, unused
     ///         nullifier, valid Groth16 proof) and records its nullifier so it cannot be used again.
+    ///         Anyone may submit a proof: an on-chain consumer should make `x` commit to the action
+    ///         it authorizes (e.g. the caller and the call), so a copied proof authorizes nothing else.
     function consume(AccessProof calldata proof, AccessSignals calldata signals) external;
 }

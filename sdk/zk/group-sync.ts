@@ -26,7 +26,7 @@ export class GroupSync {
    * @param groups The AccessGroups contract.
    * @param apiId The API whose group to follow.
    * @param fromBlock The block AccessGroups was deployed in (or any block before the group's first join).
-   * @param chunkSize Blocks per log query (RPC providers cap ranges).
+   * @param chunkSize Blocks per log query (RPC providers cap ranges), a positive integer.
    */
   constructor(
     private readonly groups: AccessGroups,
@@ -34,6 +34,7 @@ export class GroupSync {
     fromBlock: number,
     private readonly chunkSize = 5_000,
   ) {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be >= 1, got ${chunkSize}`);
     this.nextBlock = fromBlock;
   }
 

@@ -25,8 +25,19 @@ interface VerificationKeyJson {
   IC: string[][];
 }
 
+/** BN254 base field modulus: proof coordinates must be below it. */
+const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+
+const coordinate = (x: string): bigint => {
+  const v = BigInt(x);
+  // ffjavascript would reduce v mod p and accept; the EVM precompiles (and so the on-chain
+  // verifier) reject it. Refuse here too, so a proof valid off-chain is valid on-chain.
+  if (v < 0n || v >= BASE_FIELD) throw new RangeError("proof coordinate outside the base field");
+  return v;
+};
+
 const big = (xs: readonly (string | readonly string[])[]): (bigint | bigint[])[] =>
-  xs.map((x) => (typeof x === "string" ? BigInt(x) : x.map((y) => BigInt(y))));
+  xs.map((x) => (typeof x === "string" ? coordinate(x) : x.map(coordinate)));
 
 export class AccessProofVerifier {
   private constructor(
