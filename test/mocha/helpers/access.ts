@@ -1,3 +1,4 @@
+import { expect } from "chai";
 import { MaxUint256, parseEther } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { GroupSync } from "../../../sdk/zk/group-sync.js";
@@ -98,3 +99,28 @@ export async function proveAccess(
 }
 
 export { DAY };
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  expect.fail("expected a rejection");
+}
+
+/** A reference LeanIMT root, computed level by level (an odd last node moves up unhashed). */
+export function leanImtRoot(leaves: readonly bigint[], hash2: (a: bigint, b: bigint) => bigint): bigint {
+  if (leaves.length === 0) return 0n;
+  let level = [...leaves];
+  while (level.length > 1) {
+    const next: bigint[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      const [left, right] = [level[i] as bigint, level[i + 1]];
+      next.push(right === undefined ? left : hash2(left, right));
+    }
+    level = next;
+  }
+  return level[0] as bigint;
+}

@@ -16,7 +16,7 @@ import {
 } from "../../../sdk/zk/prover.js";
 import { requestHash, type AccessRequest } from "../../../sdk/zk/request.js";
 import { packScope, publicSignalValues, type AccessProof, type AccessSignals } from "../../../sdk/zk/signals.js";
-import { zk } from "../helpers/access.js";
+import { leanImtRoot, rejection, zk } from "../helpers/access.js";
 
 const ROOT_DIR = join(import.meta.dirname, "..", "..", "..");
 const API_ID = 7n;
@@ -99,16 +99,6 @@ function request(identity: Identity, mp: MerkleProof, o: Partial<AccessProofRequ
   };
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  expect.fail("expected a rejection");
-}
-
 /** Runs `fn` with console.log/error muted (the witness calculator prints every failed assert). */
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const { log, error } = console;
@@ -118,21 +108,6 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     Object.assign(console, { log, error });
   }
-}
-
-/** The LeanIMT root, computed level by level (an odd last node moves up unhashed). */
-function leanImtRoot(leaves: readonly bigint[], hash2: (a: bigint, b: bigint) => bigint): bigint {
-  if (leaves.length === 0) return 0n;
-  let level = [...leaves];
-  while (level.length > 1) {
-    const next: bigint[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const [left, right] = [level[i] as bigint, level[i + 1]];
-      next.push(right === undefined ? left : hash2(left, right));
-    }
-    level = next;
-  }
-  return level[0] as bigint;
 }
 
 describe("zk/access circuit", function () {

@@ -25,7 +25,7 @@ import {
 } from "../../../sdk/zk/signals.js";
 import { slashDigest } from "../../../sdk/zk/slashing.js";
 import { AccessVerifierGroth16__factory, type AccessGroups } from "../../../types/ethers-contracts/index.js";
-import { accessFixture, groupSettings, zk, type AccessFixture } from "../helpers/access.js";
+import { accessFixture, groupSettings, leanImtRoot, rejection, zk, type AccessFixture } from "../helpers/access.js";
 import { apiInput, connection, networkHelpers } from "../helpers/fixture.js";
 
 /** The BN254 base field (curve point coordinates live in it). */
@@ -50,29 +50,6 @@ function thrown(fn: () => unknown): Error {
     return err as Error;
   }
   expect.fail("expected an error");
-}
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  expect.fail("expected a rejection");
-}
-
-/** The LeanIMT root, computed level by level (an odd last node moves up unhashed). */
-function leanImtRoot(leaves: readonly bigint[], hash2: (a: bigint, b: bigint) => bigint): bigint {
-  if (leaves.length === 0) return 0n;
-  let level = [...leaves];
-  while (level.length > 1) {
-    const next: bigint[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const [left, right] = [level[i] as bigint, level[i + 1]];
-      next.push(right === undefined ? left : hash2(left, right));
-    }
-    level = next;
-  }
-  return level[0] as bigint;
 }
 
 describe("sdk/zk", function () {
