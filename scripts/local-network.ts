@@ -1,7 +1,8 @@
 /**
  * npm start: a full local network on embedded defaults. Starts a Hardhat JSON-RPC chain,
  * deploys the protocol, starts the demo upstream API, lists it and registers a demo node,
- * writes deployments/localhost.json and prints the addresses. Ctrl-C stops everything.
+ * writes deployments/localhost.json, starts a Redis (unless MESHGATE_REDIS_URL names one) and
+ * the demo node's relayer, and prints the addresses. Ctrl-C stops everything.
  */
 import { JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { network } from "hardhat";
@@ -10,7 +11,11 @@ import { deploymentPath, writeDeployment } from "../deploy/deployments.js";
 import { deployGovernance, localGovernanceParams } from "../deploy/governance.js";
 import { deployProtocol } from "../deploy/protocol.js";
 import { devAccount } from "./cli/env.js";
+import { loadRelayerConfig } from "../relayer/config.js";
+import { createLogger } from "../relayer/log.js";
+import { startRelayer } from "../relayer/relayer.js";
 import { startDemoApi } from "./demo/demo-api.js";
+import { startRedis } from "./dev/redis-server.js";
 import { seedDemo } from "./demo/seed.js";
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -18,6 +23,9 @@ const env = z
   .object({
     MESHGATE_RPC_PORT: port.default(8545),
     MESHGATE_DEMO_API_PORT: port.default(8081),
+    MESHGATE_RELAYER_PORT: port.default(8787),
+    /** An existing Redis for the relayer; by default a throwaway redis-server is started. */
+    MESHGATE_REDIS_URL: z.string().optional(),
     MESHGATE_HOST: z.string().default("127.0.0.1"),
     // Where to write the addresses; the CLI reads the same variable.
     MESHGATE_DEPLOYMENT: z.string().default(deploymentPath("localhost")),
@@ -27,7 +35,8 @@ if (!env.success) {
   console.error(`error: bad environment: ${z.prettifyError(env.error)}`);
   process.exit(2);
 }
-const { MESHGATE_RPC_PORT, MESHGATE_DEMO_API_PORT, MESHGATE_HOST, MESHGATE_DEPLOYMENT } = env.data;
+const { MESHGATE_RPC_PORT, MESHGATE_DEMO_API_PORT, MESHGATE_RELAYER_PORT, MESHGATE_HOST, MESHGATE_DEPLOYMENT } =
+  env.data;
 
 const server = await network.createServer("node", MESHGATE_HOST, MESHGATE_RPC_PORT);
 const { address, port: rpcPort } = await server.listen().catch((error: Error) => {
@@ -54,7 +63,7 @@ const file = await writeDeployment(deployment, MESHGATE_DEPLOYMENT);
 const seed = await seedDemo(
   protocol,
   { treasury: deployer, provider: apiProvider, operator, payer },
-  { upstream: demo.url, node: "http://127.0.0.1:8787" },
+  { upstream: demo.url, node: `http://${MESHGATE_HOST}:${MESHGATE_RELAYER_PORT}` },
 );
 
 // Voters: dev accounts 3 and 4 get 50M MESH each (above the Protocol DAO's 4% quorum) and
@@ -72,13 +81,36 @@ deployment.governance = governance;
 deployment.treasury = governance.ProtocolTimelock;
 await writeDeployment(deployment, MESHGATE_DEPLOYMENT);
 
+// The demo node's relayer, on a Redis of its own unless one was named.
+const redis = env.data.MESHGATE_REDIS_URL
+  ? undefined
+  : await startRedis().catch((error: Error) => {
+      console.error(`error: ${error.message}; or set MESHGATE_REDIS_URL to a running Redis`);
+      process.exit(2);
+    });
+const relayerConfig = loadRelayerConfig({
+  ...process.env,
+  MESHGATE_RPC_URL: rpcUrl,
+  MESHGATE_DEPLOYMENT,
+  MESHGATE_RELAYER_HOST: MESHGATE_HOST,
+  MESHGATE_RELAYER_PORT: String(MESHGATE_RELAYER_PORT),
+  MESHGATE_OPERATOR_KEY: devAccount(2).privateKey,
+  MESHGATE_REDIS_URL: env.data.MESHGATE_REDIS_URL ?? redis!.url,
+  MESHGATE_LOG_LEVEL: process.env.MESHGATE_LOG_LEVEL ?? "warn",
+});
+const relayer = await startRelayer(relayerConfig, createLogger(relayerConfig.logLevel)).catch((error: Error) => {
+  console.error(`error: the relayer did not start: ${error.message}`);
+  process.exit(2);
+});
+
 const contractLines = Object.entries({ ...deployment.contracts, ...governanceEntries(governance) })
   .map(([name, { address }]) => `  ${name.padEnd(15)} ${address}`)
   .join("\n");
 console.log(`Meshgate local network is up.
 
   JSON-RPC        ${rpcUrl}  (chain ${deployment.chainId})
-  Demo API        ${demo.url}/v1/forecast?city=Lisbon
+  Demo API        ${demo.url}/v1/forecast?city=Lisbon  (upstream; the relayer serves it as /${seed.apiId}/...)
+  Relayer         ${relayer.url}  (node ${relayer.node}; Redis ${relayerConfig.redisUrl})
   Deployment      ${file}
 
 ${contractLines}
@@ -89,7 +121,9 @@ ${contractLines}
   Demo payer      ${seed.payer} (dev account 3: 100 dUSDC in a channel to the demo node)
   DAO voters      dev accounts 3 and 4 (50M MESH each, delegated); dev account 1 holds a developer credential
 
-Try: npm run cli -- api show ${seed.apiId}
+Try: npm run cli -- voucher call ${seed.apiId} "/v1/forecast?city=Lisbon" --token ${seed.stablecoin} --account 3
+     curl ${relayer.url}/metrics
+     npm run cli -- api show ${seed.apiId}
      npm run cli -- node show ${seed.operator}
      npm run cli -- channel show --account 3 --node ${seed.operator} --api ${seed.apiId} --token ${seed.stablecoin}
 Ctrl-C stops the network.`);
@@ -98,6 +132,8 @@ await new Promise<void>((resolve) => {
   process.once("SIGINT", resolve);
   process.once("SIGTERM", resolve);
 });
+await relayer.stop();
+await redis?.stop();
 provider.destroy();
 demo.server.close();
 await server.close();

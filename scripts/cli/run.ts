@@ -44,6 +44,8 @@ export const USAGE = `meshgate <group> <command> [args] [--options]
   channel redeem <vouchers.json>            (one signed voucher or an array; batches per node and token)
   signer authorize --signer-key <0x key | new> | signer revoke <address>
   voucher sign --node <addr> --api <id> --token <erc20> --cumulative <x> [--signer-key <0x key>] [--out <file>]
+  voucher call <apiId> <path> --token <erc20> [--relayer <url>] [--signer-key <0x key>]
+                                            (one paid call through a relayer; default http://127.0.0.1:8787)
   earnings show --token <erc20> [--node <addr>] [--api <id>]
   earnings claim-node --token <erc20> | earnings claim-provider --api <id> --token <erc20>
   subscription buy --api <id> --token <erc20> --periods <n> [--max-price <x>] | subscription cancel --api <id>
@@ -69,6 +71,7 @@ const OPTION_NAMES = [
   "metadata-hash",
   "openapi",
   "upstream",
+  "relayer",
   "category",
   "tags",
   "token",

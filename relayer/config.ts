@@ -1,0 +1,130 @@
+/**
+ * The relayer's configuration: read from the environment once at start, validated with zod,
+ * with defaults that run against `npm start`'s local network.
+ */
+import { z } from "zod";
+import { deploymentPath } from "../deploy/deployments.js";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const amount = z
+  .string()
+  .regex(/^\d+$/, "must be a whole number of token base units")
+  .transform((v) => BigInt(v));
+
+/** Hardhat dev account 2: the demo node operator `npm start` registers. */
+const DEMO_OPERATOR_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+
+export const relayerEnvSchema = z.object({
+  MESHGATE_RELAYER_HOST: z.string().default("127.0.0.1"),
+  MESHGATE_RELAYER_PORT: port.default(8787),
+  MESHGATE_RPC_URL: z.url().default("http://127.0.0.1:8545"),
+  MESHGATE_DEPLOYMENT: z.string().default(deploymentPath("localhost")),
+  /** The staked operator's key: signs forwarded calls (RFC 9421) and settlement transactions. */
+  MESHGATE_OPERATOR_KEY: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x followed by 64 hex digits")
+    .default(DEMO_OPERATOR_KEY),
+  MESHGATE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .default("redis://127.0.0.1:6379"),
+  /** Refuse to start on a Redis without an append-only file unless this is set (tests, benchmarks). */
+  MESHGATE_ALLOW_VOLATILE_REDIS: z.stringbool().default(false),
+  /** Namespace of every Redis key and queue, so several nodes can share one Redis. */
+  MESHGATE_REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w:-]+$/)
+    .default("mg"),
+  MESHGATE_MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  MESHGATE_UPSTREAM_TIMEOUT_MS: positiveInt.default(30_000),
+  MESHGATE_UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  /** Extra attempts for idempotent methods when the upstream cannot be reached. */
+  MESHGATE_UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  MESHGATE_CACHE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
+  MESHGATE_CACHE_MAX_ENTRY_BYTES: positiveInt.default(1024 * 1024),
+  /** Settle a token's vouchers once their unsettled value reaches this many base units... */
+  MESHGATE_SETTLE_MIN_VALUE: amount.default(1_000_000n),
+  /** ...or once the oldest unsettled voucher is this old. */
+  MESHGATE_SETTLE_MAX_AGE_MS: positiveInt.default(60_000),
+  MESHGATE_SETTLE_SCAN_MS: positiveInt.default(5_000),
+  MESHGATE_SETTLE_BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(50),
+  MESHGATE_KEEPER_INTERVAL_MS: positiveInt.default(60_000),
+  MESHGATE_TX_BUMP_AFTER_MS: positiveInt.default(15_000),
+  MESHGATE_TX_MAX_FEE_GWEI: positiveInt.default(500),
+  MESHGATE_CHAIN_POLL_MS: positiveInt.default(1_000),
+  /** Blocks a log must be buried under before the relayer acts on it (reorg safety). */
+  MESHGATE_CONFIRMATIONS: z.coerce.number().int().min(0).max(64).default(0),
+  /** How long an on-chain price quote (USD feed, staker discount) is trusted. */
+  MESHGATE_PRICE_TTL_MS: positiveInt.default(15_000),
+  MESHGATE_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  MESHGATE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type RelayerEnv = z.infer<typeof relayerEnvSchema>;
+
+/** The validated configuration the relayer runs with. */
+export interface RelayerConfig {
+  host: string;
+  port: number;
+  rpcUrl: string;
+  deploymentFile: string;
+  operatorKey: string;
+  redisUrl: string;
+  allowVolatileRedis: boolean;
+  redisPrefix: string;
+  maxBodyBytes: number;
+  upstream: { timeoutMs: number; connectTimeoutMs: number; retries: number };
+  cache: { maxBytes: number; maxEntryBytes: number };
+  settlement: { minValue: bigint; maxAgeMs: number; scanMs: number; batchSize: number };
+  keeperIntervalMs: number;
+  tx: { bumpAfterMs: number; maxFeePerGas: bigint };
+  chain: { pollMs: number; confirmations: number; priceTtlMs: number };
+  shutdownGraceMs: number;
+  logLevel: RelayerEnv["MESHGATE_LOG_LEVEL"];
+}
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration; a bad variable throws a ConfigError naming it and the fix. */
+export function loadRelayerConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig {
+  const parsed = relayerEnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`bad relayer environment:\n${z.prettifyError(parsed.error)}`);
+  const e = parsed.data;
+  return {
+    host: e.MESHGATE_RELAYER_HOST,
+    port: e.MESHGATE_RELAYER_PORT,
+    rpcUrl: e.MESHGATE_RPC_URL,
+    deploymentFile: e.MESHGATE_DEPLOYMENT,
+    operatorKey: e.MESHGATE_OPERATOR_KEY,
+    redisUrl: e.MESHGATE_REDIS_URL,
+    allowVolatileRedis: e.MESHGATE_ALLOW_VOLATILE_REDIS,
+    redisPrefix: e.MESHGATE_REDIS_PREFIX,
+    maxBodyBytes: e.MESHGATE_MAX_BODY_BYTES,
+    upstream: {
+      timeoutMs: e.MESHGATE_UPSTREAM_TIMEOUT_MS,
+      connectTimeoutMs: e.MESHGATE_UPSTREAM_CONNECT_TIMEOUT_MS,
+      retries: e.MESHGATE_UPSTREAM_RETRIES,
+    },
+    cache: { maxBytes: e.MESHGATE_CACHE_MAX_BYTES, maxEntryBytes: e.MESHGATE_CACHE_MAX_ENTRY_BYTES },
+    settlement: {
+      minValue: e.MESHGATE_SETTLE_MIN_VALUE,
+      maxAgeMs: e.MESHGATE_SETTLE_MAX_AGE_MS,
+      scanMs: e.MESHGATE_SETTLE_SCAN_MS,
+      batchSize: e.MESHGATE_SETTLE_BATCH_SIZE,
+    },
+    keeperIntervalMs: e.MESHGATE_KEEPER_INTERVAL_MS,
+    tx: { bumpAfterMs: e.MESHGATE_TX_BUMP_AFTER_MS, maxFeePerGas: BigInt(e.MESHGATE_TX_MAX_FEE_GWEI) * 1_000_000_000n },
+    chain: {
+      pollMs: e.MESHGATE_CHAIN_POLL_MS,
+      confirmations: e.MESHGATE_CONFIRMATIONS,
+      priceTtlMs: e.MESHGATE_PRICE_TTL_MS,
+    },
+    shutdownGraceMs: e.MESHGATE_SHUTDOWN_GRACE_MS,
+    logLevel: e.MESHGATE_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,75 @@
+/** Prometheus metrics of one relayer process, served at GET /metrics. */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export class RelayerMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: "meshgate_requests_total",
+    help: "Calls answered, by API, auth kind and HTTP status",
+    labelNames: ["api", "auth", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly rejections = new Counter({
+    name: "meshgate_rejections_total",
+    help: "Calls refused by the relayer, by error code",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: "meshgate_request_duration_seconds",
+    help: "Time from request to the end of the response, by API and cache outcome",
+    labelNames: ["api", "cache"] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly upstreamLatency = new Histogram({
+    name: "meshgate_upstream_duration_seconds",
+    help: "Time to the upstream's response headers",
+    labelNames: ["api"] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly cache = new Counter({
+    name: "meshgate_cache_events_total",
+    help: "Response cache lookups and stores",
+    labelNames: ["event"] as const,
+    registers: [this.registry],
+  });
+  readonly acceptedValue = new Counter({
+    name: "meshgate_voucher_value_accepted_total",
+    help: "Value of accepted voucher increases, in token base units, by token",
+    labelNames: ["token"] as const,
+    registers: [this.registry],
+  });
+  readonly settledValue = new Counter({
+    name: "meshgate_settled_value_total",
+    help: "Value paid on-chain by this node's redemptions, in token base units, by token",
+    labelNames: ["token"] as const,
+    registers: [this.registry],
+  });
+  readonly unsettledChannels = new Gauge({
+    name: "meshgate_unsettled_channels",
+    help: "Channels holding a voucher above their on-chain redeemed total",
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: "meshgate_queue_jobs",
+    help: "BullMQ jobs by queue and state",
+    labelNames: ["queue", "state"] as const,
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: "meshgate_in_flight_requests",
+    help: "Calls being served",
+    registers: [this.registry],
+  });
+  readonly chainHead = new Gauge({
+    name: "meshgate_chain_synced_block",
+    help: "Last block whose events the relayer applied",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * Composition root: wires one relayer process from its configuration (chain, Redis, caches,
+ * auth, gateway, jobs) and starts it. `npm run relayer`, `npm start` and the tests all use it.
+ */
+import { JsonRpcProvider, Network, Wallet } from "ethers";
+import { readDeployment, type Deployment } from "../deploy/deployments.js";
+import { attachProtocol, type Protocol } from "../deploy/protocol.js";
+import { NodeSigningKey, signRequest } from "../sdk/http-signatures.js";
+import { escrowDomain } from "../sdk/vouchers.js";
+import { AccessProofVerifier } from "../sdk/zk/verifier.js";
+import { VoucherAuthenticator } from "./auth/voucher-auth.js";
+import { VoucherSigner } from "./auth/voucher-signer.js";
+import { ZkAuthenticator } from "./auth/zk-auth.js";
+import { ChainAccessGroups } from "./chain/access-groups.js";
+import { ApiCatalog } from "./chain/api-catalog.js";
+import { ChannelState } from "./chain/channel-state.js";
+import { LogFollower } from "./chain/log-follower.js";
+import { ConfigError, type RelayerConfig } from "./config.js";
+import { Gateway } from "./http/gateway.js";
+import { ResponseCache } from "./http/response-cache.js";
+import { RelayerServer } from "./http/server.js";
+import { UpstreamClient } from "./http/upstream.js";
+import { createLogger, type Logger } from "./log.js";
+import { RelayerMetrics } from "./metrics.js";
+import { Keeper } from "./settlement/keeper.js";
+import { RelayerJobs } from "./settlement/jobs.js";
+import { Settler } from "./settlement/settler.js";
+import { TxSender } from "./settlement/tx-sender.js";
+import { NullifierStore } from "./store/nullifier-store.js";
+import { RateLimiter } from "./store/rate-limiter.js";
+import { hasAppendOnlyFile, hotPathRedis, queueRedis } from "./store/redis.js";
+import { VoucherStore } from "./store/voucher-store.js";
+
+const LOCAL_CHAIN_ID = 31337n;
+/** The public Hardhat key `config.ts` defaults to: only ever acceptable on a local chain. */
+const DEMO_OPERATOR = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+
+export interface Relayer {
+  url: string;
+  node: string;
+  chainId: bigint;
+  deployment: Deployment;
+  protocol: Protocol;
+  metrics: RelayerMetrics;
+  /** Drains calls in flight and jobs, then closes every connection. */
+  stop(): Promise<void>;
+}
+
+export async function startRelayer(
+  config: RelayerConfig,
+  log: Logger = createLogger(config.logLevel),
+): Promise<Relayer> {
+  const deployment = await readDeployment(config.deploymentFile);
+  const chainId = BigInt(deployment.chainId);
+  const provider = new JsonRpcProvider(config.rpcUrl, Network.from(chainId), {
+    staticNetwork: true,
+    pollingInterval: config.chain.pollMs,
+  });
+  const cleanups: (() => Promise<void> | void)[] = [() => provider.destroy()];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+  };
+  try {
+    const reported = await provider.send("eth_chainId", []).catch((error: Error) => {
+      throw new ConfigError(
+        `cannot reach the chain at ${config.rpcUrl} (${error.message}): start it or set MESHGATE_RPC_URL`,
+      );
+    });
+    if (BigInt(reported as string) !== chainId) {
+      throw new ConfigError(
+        `${config.rpcUrl} is chain ${BigInt(reported as string)}, the deployment is for ${chainId}: set MESHGATE_RPC_URL or MESHGATE_DEPLOYMENT`,
+      );
+    }
+    const wallet = new Wallet(config.operatorKey, provider);
+    const node = wallet.address;
+    if (node === DEMO_OPERATOR && chainId !== LOCAL_CHAIN_ID) {
+      throw new ConfigError("MESHGATE_OPERATOR_KEY is the public demo key: set your staked operator's key");
+    }
+    const nodeLog = log.child({ node });
+    const protocol = attachProtocol(deployment, wallet);
+    if (!(await protocol.staking.isActive(node))) {
+      throw new ConfigError(
+        `node ${node} is not an active staked node: register it first (npm run cli -- node register)`,
+      );
+    }
+
+    const redis = hotPathRedis(config.redisUrl);
+    cleanups.push(() => redis.disconnect());
+    await redis.connect().catch((error: Error) => {
+      throw new ConfigError(
+        `cannot reach Redis at ${config.redisUrl} (${error.message}): start redis-server or set MESHGATE_REDIS_URL`,
+      );
+    });
+    if (!config.allowVolatileRedis && !(await hasAppendOnlyFile(redis))) {
+      throw new ConfigError(
+        "Redis has no append-only file, so a Redis crash would lose accepted vouchers: run it with --appendonly yes, or set MESHGATE_ALLOW_VOLATILE_REDIS=true",
+      );
+    }
+
+    const metrics = new RelayerMetrics();
+    const prefix = `${config.redisPrefix}:${node.toLowerCase()}`;
+    const catalog = new ApiCatalog(protocol.registry, protocol.rateLimits, nodeLog);
+    const state = new ChannelState(protocol.escrow, protocol.quoter, config.chain.priceTtlMs);
+    const startBlock = await provider.getBlockNumber();
+    await catalog.load();
+
+    const registryAddress = deployment.contracts.ApiRegistry.address.toLowerCase();
+    const escrowAddress = deployment.contracts.PaymentEscrow.address.toLowerCase();
+    const follower = new LogFollower(provider, {
+      addresses: [registryAddress, escrowAddress, deployment.contracts.RateLimitPolicy.address],
+      fromBlock: startBlock,
+      confirmations: config.chain.confirmations,
+      pollMs: config.chain.pollMs,
+      log: nodeLog,
+      onLogs: async (logs) => {
+        const escrowLogs = logs.filter((l) => l.address.toLowerCase() === escrowAddress);
+        state.apply(escrowLogs);
+        if (logs.some((l) => l.address.toLowerCase() === registryAddress)) state.clearQuotes();
+        await catalog.apply(logs.filter((l) => l.address.toLowerCase() !== escrowAddress));
+      },
+      onSynced: (block) => metrics.chainHead.set(block),
+    });
+    await follower.catchUp();
+    follower.start();
+    cleanups.push(() => follower.stop());
+
+    const store = new VoucherStore(redis, prefix);
+    const vouchers = new VoucherAuthenticator({
+      node,
+      signer: new VoucherSigner(escrowDomain(chainId, deployment.contracts.PaymentEscrow.address)),
+      state,
+      store,
+      limiter: new RateLimiter(redis, `${prefix}:rl`),
+      // Chain time: the later of the wall clock and the newest block (tests move chain time ahead).
+      now: () => BigInt(Math.max(Math.floor(Date.now() / 1000), follower.headTimestamp)),
+    });
+    const zk = new ZkAuthenticator({
+      verifier: await AccessProofVerifier.load(),
+      groups: new ChainAccessGroups(protocol.accessGroups),
+      nullifiers: new NullifierStore(redis, prefix),
+      chainId,
+      node,
+    });
+    const upstream = new UpstreamClient(config.upstream);
+    cleanups.push(() => upstream.close());
+
+    const sender = new TxSender({
+      wallet,
+      redis,
+      key: `${prefix}:tx:pending`,
+      bumpAfterMs: config.tx.bumpAfterMs,
+      maxFeePerGasCap: config.tx.maxFeePerGas,
+      log: nodeLog,
+    });
+    const settler = new Settler({
+      node,
+      escrow: protocol.escrow,
+      store,
+      sender,
+      policy: config.settlement,
+      metrics,
+      log: nodeLog,
+    });
+    const jobs = new RelayerJobs({
+      prefix: `${config.redisPrefix}-${node.toLowerCase()}`,
+      connection: () => queueRedis(config.redisUrl),
+      settler,
+      keeper: new Keeper(protocol.subscriptions),
+      sender,
+      to: { subscriptions: deployment.contracts.Subscriptions.address },
+      settleScanMs: config.settlement.scanMs,
+      keeperIntervalMs: config.keeperIntervalMs,
+      metrics,
+      log: nodeLog,
+    });
+    await jobs.start();
+    cleanups.push(() => jobs.close());
+    state.onUrgent = (reason) => {
+      nodeLog.info({ reason }, "settling early");
+      settler.markUrgent();
+      void jobs.settleSoon().catch(() => undefined);
+    };
+
+    const signingKey = new NodeSigningKey(config.operatorKey);
+    const gateway = new Gateway({
+      node,
+      catalog,
+      vouchers,
+      zk,
+      upstream,
+      signer: { sign: (req) => signRequest(signingKey, req) },
+      cache:
+        config.cache.maxBytes > 0
+          ? new ResponseCache({
+              maxBytes: config.cache.maxBytes,
+              maxEntryBytes: Math.min(config.cache.maxEntryBytes, config.cache.maxBytes),
+            })
+          : undefined,
+      maxBodyBytes: config.maxBodyBytes,
+      metrics,
+      log: nodeLog,
+    });
+    const server = new RelayerServer({
+      gateway,
+      metrics,
+      log: nodeLog,
+      info: {
+        node,
+        chainId: chainId.toString(),
+        escrow: deployment.contracts.PaymentEscrow.address,
+        voucherHeader: "Meshgate-Voucher",
+        proofHeader: "Meshgate-Proof",
+      },
+      ready: async () => {
+        const checks = { chain: follower.healthy, redis: redis.status === "ready" };
+        return { ready: checks.chain && checks.redis, checks };
+      },
+      latestVoucher: (id) => store.latest(id),
+      beforeMetrics: async () => {
+        metrics.unsettledChannels.set(await store.unsettledCount());
+        await jobs.depth();
+      },
+    });
+    const url = await server.listen(config.port, config.host).catch((error: Error) => {
+      throw new ConfigError(
+        `cannot listen on ${config.host}:${config.port} (${error.message}): set MESHGATE_RELAYER_PORT`,
+      );
+    });
+    nodeLog.info({ url, apis: catalog.size, block: follower.syncedBlock }, "relayer listening");
+
+    return {
+      url,
+      node,
+      chainId,
+      deployment,
+      protocol,
+      metrics,
+      stop: async () => {
+        await server.close(config.shutdownGraceMs);
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

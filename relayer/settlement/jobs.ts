@@ -1,0 +1,149 @@
+/**
+ * The relayer's BullMQ jobs. Two queues on the shared Redis:
+ * - `<prefix>-schedule`: repeatable scans (settlement every MESHGATE_SETTLE_SCAN_MS, keeper
+ *   every MESHGATE_KEEPER_INTERVAL_MS) that decide what to send;
+ * - `<prefix>-tx`: the transactions themselves (redeem batches, upkeeps), with a global
+ *   concurrency of 1 across every process of this node, so one nonce manager sends them all.
+ * A job that fails (RPC down, reverted) is retried with exponential backoff; whatever it did
+ * not finish stays in Redis (vouchers, the pending transaction) for the next attempt.
+ */
+import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { keccak256 } from "ethers";
+import type { Redis } from "ioredis";
+import type { Logger } from "../log.js";
+import type { RelayerMetrics } from "../metrics.js";
+import type { Keeper } from "./keeper.js";
+import type { Settler } from "./settler.js";
+import type { TxSender } from "./tx-sender.js";
+
+type TxJob = { kind: "redeem"; token: string } | { kind: "upkeep"; performData: string };
+
+export interface JobsOptions {
+  prefix: string;
+  connection: () => Redis;
+  settler: Settler;
+  keeper: Keeper | undefined;
+  sender: TxSender;
+  to: { subscriptions: string };
+  settleScanMs: number;
+  keeperIntervalMs: number;
+  metrics: RelayerMetrics;
+  log: Logger;
+}
+
+const TX_ATTEMPTS = 8;
+
+export class RelayerJobs {
+  private readonly schedule: Queue;
+  private readonly tx: Queue<TxJob>;
+  private readonly workers: Worker[] = [];
+  private readonly connections: Redis[] = [];
+
+  constructor(private readonly opts: JobsOptions) {
+    this.schedule = new Queue(`${opts.prefix}-schedule`, { connection: this.connection() });
+    this.tx = new Queue<TxJob>(`${opts.prefix}-tx`, { connection: this.connection() });
+  }
+
+  private connection(): ConnectionOptions {
+    const redis = this.opts.connection();
+    this.connections.push(redis);
+    return redis;
+  }
+
+  async start(): Promise<void> {
+    await this.tx.setGlobalConcurrency(1);
+    await this.schedule.upsertJobScheduler("settle-scan", { every: this.opts.settleScanMs }, { name: "settle-scan" });
+    if (this.opts.keeper) {
+      await this.schedule.upsertJobScheduler(
+        "keeper-scan",
+        { every: this.opts.keeperIntervalMs },
+        { name: "keeper-scan" },
+      );
+    } else {
+      await this.schedule.removeJobScheduler("keeper-scan");
+    }
+    this.workers.push(
+      new Worker(`${this.opts.prefix}-schedule`, (job) => this.runScan(job), {
+        connection: this.connection(),
+        concurrency: 1,
+      }),
+      new Worker<TxJob>(`${this.opts.prefix}-tx`, (job) => this.runTx(job), {
+        connection: this.connection(),
+        concurrency: 1,
+      }),
+    );
+    for (const worker of this.workers) {
+      worker.on("failed", (job, err) =>
+        this.opts.log.warn({ job: job?.name, attempt: job?.attemptsMade, err: err.message }, "job failed; will retry"),
+      );
+      worker.on("error", (err) => this.opts.log.warn({ err: err.message }, "queue connection error"));
+    }
+  }
+
+  /** Runs a settlement scan now (e.g. a payer started withdrawing). */
+  async settleSoon(): Promise<void> {
+    await this.schedule.add("settle-scan", {}, { removeOnComplete: true, removeOnFail: true });
+  }
+
+  /** Jobs per queue and state, for /metrics. */
+  async depth(): Promise<void> {
+    for (const queue of [this.schedule, this.tx]) {
+      const counts = await queue.getJobCounts("waiting", "active", "delayed", "failed", "prioritized");
+      for (const [state, n] of Object.entries(counts))
+        this.opts.metrics.queueDepth.set({ queue: queue.name, state }, n);
+    }
+  }
+
+  private async runScan(job: Job): Promise<void> {
+    if (job.name === "settle-scan") {
+      for (const token of await this.opts.settler.dueTokens()) {
+        // One pending redeem job per token: a duplicate add is ignored while one waits.
+        await this.tx.add(
+          "redeem",
+          { kind: "redeem", token },
+          {
+            jobId: `redeem-${token}`,
+            attempts: TX_ATTEMPTS,
+            backoff: { type: "exponential", delay: 500 },
+            removeOnComplete: true,
+            removeOnFail: true,
+          },
+        );
+      }
+    } else if (job.name === "keeper-scan" && this.opts.keeper) {
+      for (const upkeep of await this.opts.keeper.dueUpkeeps()) {
+        await this.tx.add(
+          "upkeep",
+          { kind: "upkeep", performData: upkeep.performData },
+          {
+            jobId: `upkeep-${keccak256(upkeep.performData)}`,
+            attempts: 3,
+            backoff: { type: "exponential", delay: 1_000 },
+            removeOnComplete: true,
+            removeOnFail: true,
+          },
+        );
+      }
+    }
+  }
+
+  private async runTx(job: Job<TxJob>): Promise<void> {
+    const data = job.data;
+    if (data.kind === "redeem") {
+      await this.opts.settler.redeem(data.token);
+    } else if (this.opts.keeper) {
+      const receipt = await this.opts.sender.send("performUpkeep", {
+        to: this.opts.to.subscriptions,
+        data: this.opts.keeper.performUpkeepData(data.performData),
+      });
+      this.opts.log.info({ tx: receipt.hash }, "upkeep performed");
+    }
+  }
+
+  /** Stops taking jobs; waits for the active ones to finish (their state is in Redis anyway). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([this.schedule.close(), this.tx.close()]);
+    for (const c of this.connections) c.disconnect();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The latest voucher of every channel, in Redis: written atomically (compare-and-set on the
+ * cumulative amount) before the call is answered, read by the settlement job. Several relayer
+ * processes of one node share it, so two calls racing on one channel cannot both be accepted
+ * for the same increase. Amounts are stored as 40-digit zero-padded decimals so Lua can
+ * compare uint128 values as strings.
+ */
+import type { Redis } from "ioredis";
+
+const DIGITS = 40;
+const pad = (v: bigint) => v.toString().padStart(DIGITS, "0");
+
+// KEYS: channel hash, dirty set. ARGV: cum, floor (cum - price), sig, payer, apiId, token,
+// signer, now (ms), channelId, redeemed on-chain. Accepts when the last accepted amount (the
+// stored one, or the chain's redeemed total if higher) is <= floor and < cum.
+const ACCEPT = `
+local prev = redis.call('HGET', KEYS[1], 'cum')
+local last = prev
+if not last or ARGV[10] > last then last = ARGV[10] end
+if last > ARGV[2] or last >= ARGV[1] then return {0, last} end
+redis.call('HSET', KEYS[1], 'cum', ARGV[1], 'sig', ARGV[3], 'payer', ARGV[4], 'api', ARGV[5],
+  'token', ARGV[6], 'signer', ARGV[7], 'at', ARGV[8])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[8], ARGV[9])
+return {1, prev or ''}
+`;
+
+// KEYS: channel hash, dirty set. ARGV: redeemed on-chain, channelId. Leaves the dirty set once
+// the chain has paid the latest voucher.
+const SETTLED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'settled', ARGV[1])
+local cum = redis.call('HGET', KEYS[1], 'cum')
+if cum <= ARGV[1] then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+type Scripts = {
+  mgAcceptVoucher(...args: string[]): Promise<[number, string]>;
+  mgMarkSettled(...args: string[]): Promise<number>;
+};
+
+export interface StoredVoucher {
+  channelId: string;
+  payer: string;
+  apiId: bigint;
+  token: string;
+  signer: string;
+  cumulativeAmount: bigint;
+  signature: string;
+  /** The highest total the chain is known to have paid on this channel. */
+  settled: bigint;
+  /** When this node first held an unsettled voucher on the channel (ms). */
+  unsettledSince: number;
+}
+
+export type AcceptResult = { accepted: true; previous: bigint | undefined } | { accepted: false; current: bigint };
+
+export class VoucherStore {
+  private readonly redis: Redis & Scripts;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand("mgAcceptVoucher", { numberOfKeys: 2, lua: ACCEPT });
+    redis.defineCommand("mgMarkSettled", { numberOfKeys: 2, lua: SETTLED });
+    this.redis = redis as Redis & Scripts;
+  }
+
+  private channelKey(id: string): string {
+    return `${this.prefix}:ch:${id}`;
+  }
+
+  private get dirtyKey(): string {
+    return `${this.prefix}:dirty`;
+  }
+
+  /**
+   * Stores `voucher` as the channel's latest if it exceeds the last accepted amount (the stored
+   * voucher's, or `redeemed` on-chain if higher) by at least `price`; otherwise returns that amount.
+   */
+  async accept(
+    voucher: Omit<StoredVoucher, "settled" | "unsettledSince">,
+    price: bigint,
+    redeemed: bigint,
+    now = Date.now(),
+  ): Promise<AcceptResult> {
+    if (voucher.cumulativeAmount < price) throw new RangeError("a voucher below one price is never accepted");
+    const [ok, prev] = await this.redis.mgAcceptVoucher(
+      this.channelKey(voucher.channelId),
+      this.dirtyKey,
+      pad(voucher.cumulativeAmount),
+      pad(voucher.cumulativeAmount - price),
+      voucher.signature,
+      voucher.payer,
+      voucher.apiId.toString(),
+      voucher.token,
+      voucher.signer,
+      String(now),
+      voucher.channelId,
+      pad(redeemed),
+    );
+    if (ok === 1) return { accepted: true, previous: prev === "" ? undefined : BigInt(prev) };
+    return { accepted: false, current: BigInt(prev) };
+  }
+
+  /** The latest accepted cumulative amount of a channel (0 if none). */
+  async latest(channelId: string): Promise<bigint> {
+    const cum = await this.redis.hget(this.channelKey(channelId), "cum");
+    return cum === null ? 0n : BigInt(cum);
+  }
+
+  /** Channels with unsettled vouchers, oldest first, with the time they became unsettled. */
+  async unsettled(limit: number): Promise<{ channelId: string; since: number }[]> {
+    const flat = await this.redis.zrange(this.dirtyKey, "0", String(limit - 1), "WITHSCORES");
+    const out: { channelId: string; since: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ channelId: flat[i]!, since: Number(flat[i + 1]) });
+    return out;
+  }
+
+  async unsettledCount(): Promise<number> {
+    return this.redis.zcard(this.dirtyKey);
+  }
+
+  /** The stored vouchers of `channelIds` (missing ones are left out). */
+  async read(channelIds: { channelId: string; since: number }[]): Promise<StoredVoucher[]> {
+    const pipeline = this.redis.pipeline();
+    for (const { channelId } of channelIds) pipeline.hgetall(this.channelKey(channelId));
+    const results = (await pipeline.exec()) ?? [];
+    const out: StoredVoucher[] = [];
+    results.forEach(([error, value], i) => {
+      const h = value as Record<string, string> | null;
+      if (error || !h || h.cum === undefined) return;
+      const entry = channelIds[i]!;
+      out.push({
+        channelId: entry.channelId,
+        payer: h.payer!,
+        apiId: BigInt(h.api!),
+        token: h.token!,
+        signer: h.signer!,
+        cumulativeAmount: BigInt(h.cum),
+        signature: h.sig!,
+        settled: BigInt(h.settled ?? "0"),
+        unsettledSince: entry.since,
+      });
+    });
+    return out;
+  }
+
+  /**
+   * Moves a voucher the escrow refuses out of the unsettled set into a quarantine hash an
+   * operator can inspect (nothing is deleted).
+   */
+  async quarantine(voucher: StoredVoucher, reason: string): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(
+        `${this.prefix}:quarantine`,
+        voucher.channelId,
+        JSON.stringify({
+          ...voucher,
+          apiId: voucher.apiId.toString(),
+          cumulativeAmount: voucher.cumulativeAmount.toString(),
+          settled: voucher.settled.toString(),
+          reason,
+        }),
+      )
+      .zrem(this.dirtyKey, voucher.channelId)
+      .exec();
+  }
+
+  /** Records what the chain has paid on a channel; returns whether it is now fully settled. */
+  async markSettled(channelId: string, redeemedOnChain: bigint): Promise<boolean> {
+    return (
+      (await this.redis.mgMarkSettled(this.channelKey(channelId), this.dirtyKey, pad(redeemedOnChain), channelId)) === 1
+    );
+  }
+}
