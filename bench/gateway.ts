@@ -7,12 +7,13 @@
  * rate-limited and stored in Redis (append-only file, fsync every second) before it is proxied.
  * Settlement is held off during the run (thresholds above what the run spends).
  *
- * Two loads per target: saturation (CONNECTIONS connections, as fast as they go) for req/s, and
- * a moderate fixed rate (MODERATE_RPS) for latency; p99AddedMs = relayer p99 - direct p99 at the
- * moderate rate. Latencies are taken per response from autocannon's 'response' events (its own
- * histogram has 1 ms resolution).
+ * Two loads per target: saturation (autocannon, CONNECTIONS connections as fast as they go) for
+ * req/s, and an open-loop fixed rate (MODERATE_RPS, paced here) for latency; p99AddedMs = relayer
+ * p99 - direct p99 at the moderate rate. Saturation latencies are taken per response from
+ * autocannon's 'response' events (its own histogram has 1 ms resolution).
  * Last line: {"directRps","baselineRps","relayerRps","relayerToDirect","p99AddedMs",...}.
  */
+import { Agent, request } from "node:http";
 import path from "node:path";
 import { getAddress, Wallet, id } from "ethers";
 import autocannon from "autocannon";
@@ -24,6 +25,12 @@ import { BIN, start, type Spawned } from "../test/mocha/helpers/processes.js";
 import { DEMO_PRICE, startTestNetwork } from "../test/mocha/helpers/relayer.js";
 
 const CONNECTIONS = 16;
+/**
+ * Payer channels the vouchers rotate over. autocannon builds each request without telling which
+ * connection sends it, so calls go round-robin over more channels than there are connections:
+ * two calls on one channel are then CHANNELS calls apart and never in flight together.
+ */
+const CHANNELS = 64;
 const SATURATION_SECONDS = 8;
 const MODERATE_RPS = 500;
 const MODERATE_SECONDS = 6;
@@ -41,12 +48,8 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function load(
-  url: string,
-  opts: { seconds: number; rate?: number; voucher?: (connection: number) => string },
-): Promise<Run> {
+async function load(url: string, opts: { seconds: number; voucher?: () => string }): Promise<Run> {
   const latencies: number[] = [];
-  let nextConnection = 0;
   let finish: (result: autocannon.Result) => void = () => undefined;
   let fail: (error: Error) => void = () => undefined;
   const done = new Promise<autocannon.Result>((resolve, reject) => ((finish = resolve), (fail = reject)));
@@ -55,21 +58,18 @@ async function load(
       url,
       connections: CONNECTIONS,
       duration: opts.seconds,
-      ...(opts.rate ? { overallRate: opts.rate } : {}),
       requests: [
         {
           method: "GET",
-          path: PATH,
-          setupRequest: opts.voucher
-            ? (req, context: object) => {
-                const ctx = context as { connection?: number };
-                ctx.connection ??= nextConnection++;
-                return {
+          path: `${new URL(url).pathname.replace(/\/$/, "")}${PATH}`,
+          ...(opts.voucher
+            ? {
+                setupRequest: (req: autocannon.Request) => ({
                   ...req,
-                  headers: { ...req.headers, "meshgate-voucher": opts.voucher!(ctx.connection) },
-                };
+                  headers: { ...req.headers, "meshgate-voucher": opts.voucher!() },
+                }),
               }
-            : undefined,
+            : {}),
         },
       ],
     },
@@ -86,6 +86,65 @@ async function load(
     p99: percentile(sorted, 0.99),
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+  };
+}
+
+/**
+ * Open-loop load at a fixed rate: a request every 1/rps seconds whatever the answers do, each
+ * timed from its send to its last byte (closed-loop tools hide queueing at moderate load).
+ * Vouchers go round-robin over the channels, far enough apart never to overtake each other.
+ */
+async function paced(url: string, opts: { rps: number; seconds: number; voucher?: () => string }): Promise<Run> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const target = new URL(url);
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const total = opts.rps * opts.seconds;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / opts.rps;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const headers: Record<string, string> = opts.voucher ? { "meshgate-voucher": opts.voucher() } : {};
+    const sent = performance.now();
+    inFlight.push(
+      new Promise<void>((resolve) => {
+        const req = request(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: `${target.pathname.replace(/\/$/, "")}${PATH}`,
+            headers,
+            agent,
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => {
+              if (res.statusCode === 200) latencies.push(performance.now() - sent);
+              else non2xx++;
+              resolve();
+            });
+          },
+        );
+        req.on("error", () => {
+          errors++;
+          resolve();
+        });
+        req.end();
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    rps: latencies.length / opts.seconds,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    errors,
+    non2xx,
   };
 }
 
@@ -116,7 +175,14 @@ try {
   // The demo API, re-pointed at the upstream child process (the in-process one would share this event loop).
   const { protocol, seed, accounts } = net;
   await (await protocol.registry.connect(accounts.provider).updateUpstream(seed.apiId, upstreamUrl)).wait();
-  const payers = Array.from({ length: CONNECTIONS }, (_, i) => new Wallet(id(`bench payer ${i}`)));
+  // Tier 0's default policy (600 calls a minute per payer) would cap the run: lift it, so the
+  // limiter still runs on every call but never refuses one.
+  await (
+    await protocol.rateLimits
+      .connect(accounts.deployer)
+      .setPolicy(0, { requestsPerWindow: 4_000_000_000, windowSeconds: 1, burst: 4_000_000_000 })
+  ).wait();
+  const payers = Array.from({ length: CHANNELS }, (_, i) => new Wallet(id(`bench payer ${i}`)));
   for (const w of payers) await net.fundPayer(w, 1_000_000_000n);
 
   const [relayerProc, relayerUrl] = await child(
@@ -127,6 +193,7 @@ try {
       MESHGATE_SETTLE_MIN_VALUE: "1000000000000",
       MESHGATE_SETTLE_MAX_AGE_MS: "3600000",
       MESHGATE_KEEPER_INTERVAL_MS: "3600000",
+      ...(process.env.BENCH_RELAYER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_RELAYER_NODE_OPTIONS } : {}),
     }),
     /serving on (http:\/\/\S+)/,
   );
@@ -135,14 +202,13 @@ try {
   // Vouchers signed natively in advance, per connection (= per payer channel), in order.
   const domain = escrowDomain(net.deployment.chainId, await protocol.escrow.getAddress());
   const digester = new VoucherSigner(domain);
-  const perConnection = 40_000;
+  const perChannel = 2_500;
   const signed: string[][] = [];
-  let counters: number[] = [];
   const signStart = performance.now();
   for (const w of payers) {
     const key = Buffer.from(w.privateKey.slice(2), "hex");
     const list: string[] = [];
-    for (let i = 1; i <= perConnection; i++) {
+    for (let i = 1; i <= perChannel; i++) {
       const v = {
         payer: w.address,
         node: getAddress(seed.operator),
@@ -158,14 +224,22 @@ try {
     }
     signed.push(list);
   }
-  counters = payers.map(() => 0);
   const signMs = performance.now() - signStart;
-  const nextVoucher = (connection: number) => {
-    const c = connection % CONNECTIONS;
-    const list = signed[c]!;
-    return list[counters[c]!++ % list.length]!;
+  let calls = 0;
+  const nextVoucher = () => {
+    const n = calls++;
+    const list = signed[n % CHANNELS]!;
+    const index = Math.floor(n / CHANNELS);
+    if (index >= list.length)
+      throw new Error(`the run needs more than ${list.length} vouchers per channel: raise perChannel`);
+    return list[index]!;
   };
 
+  {
+    const probe = await fetch(`${relayerUrl}/${seed.apiId}${PATH}`, { headers: { "meshgate-voucher": nextVoucher() } });
+    if (probe.status !== 200)
+      throw new Error(`the relayer refused a bench call: ${probe.status} ${await probe.text()}`);
+  }
   // Warm-up, then measure.
   await load(`${upstreamUrl}`, { seconds: 1 });
   await load(`${proxyUrl}`, { seconds: 1 });
@@ -178,7 +252,7 @@ try {
     ["relayer (vouchers)", `${relayerUrl}/${seed.apiId}`, nextVoucher],
   ] as const) {
     const saturated = await load(url, { seconds: SATURATION_SECONDS, voucher });
-    const moderate = await load(url, { seconds: MODERATE_SECONDS, rate: MODERATE_RPS, voucher });
+    const moderate = await paced(url, { seconds: MODERATE_SECONDS, rps: MODERATE_RPS, voucher });
     rows.push([name, saturated, moderate]);
   }
 
@@ -187,7 +261,7 @@ try {
   console.log(
     `\nGateway on loopback: ${CONNECTIONS} connections; saturation ${SATURATION_SECONDS}s, moderate ${MODERATE_RPS} req/s for ${MODERATE_SECONDS}s`,
   );
-  console.log(`(signed ${payers.length * perConnection} vouchers in advance in ${(signMs / 1000).toFixed(1)} s)\n`);
+  console.log(`(signed ${payers.length * perChannel} vouchers in advance in ${(signMs / 1000).toFixed(1)} s)\n`);
   console.log("target                      req/s   p50 ms   p99 ms | moderate p50   p99 ms | errors non2xx");
   for (const [name, s, m] of rows) {
     console.log(

@@ -5,7 +5,6 @@
  * rate limit; then stores it durably as the channel's latest. Only then may the call be served.
  */
 import { getAddress, ZeroAddress } from "ethers";
-import { channelId as channelIdOf } from "../../sdk/vouchers.js";
 import { MODEL_PAY_PER_CALL, type ApiEntry } from "../chain/api-catalog.js";
 import { QuoteError, type ChannelState } from "../chain/channel-state.js";
 import { GatewayError } from "../errors.js";
@@ -55,8 +54,8 @@ export class VoucherAuthenticator {
     const token = getAddress(v.token);
     if (api.priceUnit === 0 && token !== getAddress(api.paymentToken)) throw new GatewayError("token_not_accepted");
 
-    const { signer: recover } = this.opts;
-    const signer = recover.recover(recover.digest(payer, this.node, v.apiId, token, v.cumulativeAmount), v.signature);
+    const hashing = this.opts.signer;
+    const signer = hashing.recover(hashing.digest(payer, this.node, v.apiId, token, v.cumulativeAmount), v.signature);
     if (signer === undefined) throw new GatewayError("invalid_signature");
     if (signer !== payer) {
       const record = await unavailable(this.opts.state.signer(signer), "chain_unavailable");
@@ -76,7 +75,7 @@ export class VoucherAuthenticator {
     }
     if (price === 0n) throw new GatewayError("pay_per_call_not_offered");
 
-    const channelId = channelIdOf(payer, this.node, v.apiId, token);
+    const channelId = hashing.channelId(payer, this.node, v.apiId, token);
     const channel = await unavailable(this.opts.state.channel(channelId), "chain_unavailable");
     if (v.cumulativeAmount <= channel.redeemed) {
       throw new GatewayError("stale_voucher", `already redeemed on-chain: ${channel.redeemed}`);

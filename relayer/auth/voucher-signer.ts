@@ -1,6 +1,6 @@
 /**
  * Recovers a voucher's signer on the hot path: the EIP-712 digest from a precomputed domain
- * separator (two keccak256 calls) and secp256k1 recovery in native code (libsecp256k1), about
+ * separator (two keccak256 calls), the channel id without ethers' ABI coder, and secp256k1 recovery in native code (libsecp256k1), about
  * 25x faster than ethers' pure-JS recovery. Accepts exactly what OpenZeppelin's ECDSA accepts;
  * test/mocha/relayer/voucher-signer.test.ts checks it against sdk/vouchers.ts.
  */
@@ -47,6 +47,16 @@ export class VoucherSigner {
     message.set(this.prefix, 0);
     message.set(keccak_256(struct), 34);
     return keccak_256(message);
+  }
+
+  /** The channel id, keccak256(abi.encode(payer, node, apiId, token)) (same as sdk/vouchers.ts channelId). */
+  channelId(payer: string, node: string, apiId: bigint, token: string): string {
+    const encoded = new Uint8Array(128);
+    addressWord(payer, encoded, 0);
+    addressWord(node, encoded, 32);
+    word(apiId, encoded, 64);
+    addressWord(token, encoded, 96);
+    return `0x${Buffer.from(keccak_256(encoded)).toString("hex")}`;
   }
 
   /** The checksummed signer of a 65-byte hex signature, or undefined where ECDSA.recover would fail. */
