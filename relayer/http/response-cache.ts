@@ -1,3 +1,4 @@
+import { HOP_BY_HOP } from "./headers.js";
 import { LRUCache } from "lru-cache";
 import { compressBuffer, type ContentCoding, type HeaderMap } from "./compression.js";
 
@@ -47,20 +48,7 @@ const MAX_DELTA_SECONDS = 2 ** 31;
 
 // RFC 9111 §3.1: hop-by-hop fields are not stored; plus Set-Cookie (per-client), Age (recomputed on lookup) and
 // Content-Length (the relayer derives it from the stored body, which may be served re-encoded).
-const UNSTORED_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "set-cookie",
-  "age",
-  "content-length",
-]);
+const UNSTORED_HEADERS = new Set([...HOP_BY_HOP, "set-cookie", "age", "content-length"]);
 
 // Bookkeeping per entry (key, header objects, timestamps), so even empty bodies weigh something in the LRU.
 const ENTRY_OVERHEAD_BYTES = 256;

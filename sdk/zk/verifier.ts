@@ -79,6 +79,9 @@ export class AccessProofVerifier {
     let a: CurvePoint, b: CurvePoint, c: CurvePoint;
     try {
       signals = publicSignalValues(p.signals);
+      // Affine points only (z = 1, as snarkjs writes them): ffjavascript would rescale by another
+      // z, which the on-chain verifier ignores, so such a proof must not pass here either.
+      if (!affine(p.proof.pi_a, "1") || !affine(p.proof.pi_c, "1") || !affine(p.proof.pi_b, '["1","0"]')) return false;
       a = G1.fromObject(big(p.proof.pi_a));
       b = G2.fromObject(big(p.proof.pi_b));
       c = G1.fromObject(big(p.proof.pi_c));
@@ -108,4 +111,10 @@ export class AccessProofVerifier {
 export async function releaseZkThreads(): Promise<void> {
   const curve = await snarkjs.curves.getCurveFromName("bn128");
   await curve.terminate();
+}
+
+/** Whether a snarkjs point has no third coordinate, or the given one (G1 "1", G2 ["1","0"]). */
+function affine(point: unknown, one: string): boolean {
+  if (!Array.isArray(point)) return true; // malformed: left to the parser below
+  return point.length < 3 || JSON.stringify(point[2]) === (one.startsWith("[") ? one : JSON.stringify(one));
 }

@@ -8,7 +8,7 @@ import { BIN, freePort, run, start, type Spawned } from "../helpers/processes.js
 
 /**
  * The README's run command, end to end in real processes: a JSON-RPC chain, the deploy, the demo
- * API and its listing, a demo node; then the CLI as a separate process against that chain.
+ * API and its listing, a demo node and its relayer; then the CLI as a separate process against that chain.
  */
 describe("e2e: local network + CLI", function () {
   this.timeout(120_000);
@@ -17,11 +17,13 @@ describe("e2e: local network + CLI", function () {
   let demoUrl: string;
 
   before(async () => {
-    const [rpcPort, demoPort] = [await freePort(), await freePort()];
+    const [rpcPort, demoPort, relayerPort] = [await freePort(), await freePort(), await freePort()];
     const dir = await mkdtemp(path.join(tmpdir(), "meshgate-e2e-"));
     env = {
       MESHGATE_RPC_PORT: String(rpcPort),
       MESHGATE_DEMO_API_PORT: String(demoPort),
+      MESHGATE_RELAYER_PORT: String(relayerPort),
+      MESHGATE_RELAYER_URL: `http://127.0.0.1:${relayerPort}`,
       MESHGATE_DEPLOYMENT: path.join(dir, "localhost.json"),
       MESHGATE_RPC_URL: `http://127.0.0.1:${rpcPort}`,
     };
@@ -48,6 +50,29 @@ describe("e2e: local network + CLI", function () {
     expect(body.city).to.equal("Lisbon");
     expect(body.days).to.have.length(3);
     expect((await fetch(`${demoUrl}/v1/forecast`)).status).to.equal(400);
+  });
+
+  it("makes a paid call through the demo node's relayer with the CLI", async () => {
+    const tsx = path.join(BIN, "tsx");
+    const token = /dUSDC \(dev\)\s+(0x[0-9a-fA-F]{40})/.exec(network.output())![1]!;
+    const args = [
+      "scripts/cli/main.ts",
+      "voucher",
+      "call",
+      "1",
+      "/v1/forecast?city=Lisbon",
+      "--token",
+      token,
+      "--account",
+      "3",
+    ];
+    for (const cumulative of ["1000", "2000"]) {
+      const paid = await run(tsx, args, env);
+      expect(paid.code, paid.stderr).to.equal(0);
+      expect(paid.stdout).to.include(`HTTP 200  paid 1000 (cumulative ${cumulative})`).and.include('"city":"Lisbon"');
+    }
+    const metrics = await (await fetch(`${env.MESHGATE_RELAYER_URL}/metrics`)).text();
+    expect(metrics).to.match(/meshgate_requests_total\{api="1",auth="voucher",status="200"\} 2/);
   });
 
   it("the CLI shows the demo API and node, and acts with a chosen dev account", async () => {

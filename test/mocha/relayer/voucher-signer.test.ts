@@ -2,7 +2,14 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { getBytes, hexlify, Wallet, id } from "ethers";
 import { VoucherSigner } from "../../../relayer/auth/voucher-signer.js";
-import { channelId, escrowDomain, recoverVoucherSigner, voucherDigest, type Voucher } from "../../../sdk/vouchers.js";
+import {
+  channelId,
+  escrowDomain,
+  recoverVoucherSigner,
+  voucherDigest,
+  VOUCHER_TYPES,
+  type Voucher,
+} from "../../../sdk/vouchers.js";
 import { malleate, withV } from "../helpers/escrow.js";
 
 const domain = escrowDomain(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
@@ -42,19 +49,7 @@ describe("relayer hot-path voucher hashing and recovery (relayer/auth/voucher-si
       token: key.address,
       cumulativeAmount: 1_000n,
     };
-    const signature = await key.signTypedData(
-      domain,
-      {
-        Voucher: [
-          { name: "payer", type: "address" },
-          { name: "node", type: "address" },
-          { name: "apiId", type: "uint256" },
-          { name: "token", type: "address" },
-          { name: "cumulativeAmount", type: "uint128" },
-        ],
-      },
-      v,
-    );
+    const signature = await key.signTypedData(domain, VOUCHER_TYPES, v);
     const digest = signer.digest(v.payer, v.node, v.apiId, v.token, v.cumulativeAmount);
     expect(signer.recover(digest, signature)).to.equal(key.address);
     for (const bad of [

@@ -342,6 +342,17 @@ describe("sdk/zk", function () {
         const b0 = pi_b[0] as string[];
         const cases: [string, AccessProof][] = [
           ["A.x + p", withProof({ pi_a: [plusP(pi_a[0]), pi_a[1], "1"] })],
+          // The same point in Jacobian coordinates with z = 2: ffjavascript would accept it.
+          [
+            "A rescaled to z = 2",
+            withProof({
+              pi_a: [
+                String((BigInt(pi_a[0] as string) * 4n) % BASE_FIELD),
+                String((BigInt(pi_a[1] as string) * 8n) % BASE_FIELD),
+                "2",
+              ],
+            }),
+          ],
           ["A.y + p", withProof({ pi_a: [pi_a[0], plusP(pi_a[1]), "1"] })],
           ["B.x.c0 + p", withProof({ pi_b: [[plusP(b0[0]), b0[1]], pi_b[1], pi_b[2]] })],
           ["C.x + p", withProof({ pi_c: [plusP(pi_c[0]), pi_c[1], "1"] })],
