@@ -14,14 +14,13 @@
  * Last line: {"directRps","baselineRps","relayerRps","relayerToDirect","p99AddedMs",...}.
  */
 import { Agent, request } from "node:http";
-import path from "node:path";
 import { getAddress, Wallet, id } from "ethers";
 import autocannon from "autocannon";
 import secp256k1 from "secp256k1";
 import { encodeVoucher } from "../sdk/client.js";
 import { escrowDomain } from "../sdk/vouchers.js";
 import { VoucherSigner } from "../relayer/auth/voucher-signer.js";
-import { BIN, start, type Spawned } from "../test/mocha/helpers/processes.js";
+import { start, type Spawned } from "../test/mocha/helpers/processes.js";
 import { DEMO_PRICE, startTestNetwork } from "../test/mocha/helpers/relayer.js";
 
 const CONNECTIONS = 16;
@@ -154,7 +153,7 @@ async function child(
   env: Record<string, string>,
   pattern: RegExp,
 ): Promise<[Spawned, string]> {
-  const proc = start(path.join(BIN, "tsx"), [script, ...args], env);
+  const proc = start(process.execPath, ["--import", "tsx", script, ...args], env);
   await proc.waitFor(pattern, 60_000);
   return [proc, pattern.exec(proc.output())![1]!];
 }

@@ -1,9 +1,8 @@
-import path from "node:path";
 import { expect } from "chai";
 import { Wallet, id } from "ethers";
 import { PaidClient } from "../../../sdk/client.js";
 import { channelId } from "../../../sdk/vouchers.js";
-import { BIN, start, type Spawned } from "../helpers/processes.js";
+import { start, type Spawned } from "../helpers/processes.js";
 import { DEMO_PRICE, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
 import { startRpcProxy, type RpcProxy } from "../helpers/rpc-proxy.js";
 
@@ -86,7 +85,8 @@ describe("relayer fault tolerance: every served call paid exactly once", functio
   let relayerUrl = "";
 
   const launch = async () => {
-    relayer = start(path.join(BIN, "tsx"), ["relayer/main.ts"], {
+    // node itself, not the tsx CLI: SIGKILL must hit the relayer, not a wrapper that leaves it running.
+    relayer = start(process.execPath, ["--import", "tsx", "relayer/main.ts"], {
       ...net.env({ MESHGATE_RPC_URL: rpc.url, MESHGATE_SETTLE_MAX_AGE_MS: "300", MESHGATE_LOG_LEVEL: "warn" }),
     });
     await relayer.waitFor(/serving on http:\/\/\S+/, 60_000);
