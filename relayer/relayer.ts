@@ -215,7 +215,11 @@ export async function startRelayer(
         const checks = { chain: follower.healthy, redis: redis.status === "ready" };
         return { ready: checks.chain && checks.redis, checks };
       },
-      latestVoucher: (id) => store.latest(id),
+      // The chain's redeemed total counts too: vouchers below it can never be accepted again.
+      latestVoucher: async (id) => {
+        const [latest, channel] = await Promise.all([store.latest(id), state.channel(id)]);
+        return latest > channel.redeemed ? latest : channel.redeemed;
+      },
       beforeMetrics: async () => {
         metrics.unsettledChannels.set(await store.unsettledCount());
         await jobs.depth();
