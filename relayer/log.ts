@@ -3,7 +3,7 @@ import type { RelayerConfig } from "./config.js";
 
 export type { Logger };
 
-/** JSON logs on stdout, one object per line (pino), with the node's address on every line. */
-export function createLogger(level: RelayerConfig["logLevel"], node?: string): Logger {
-  return pino({ level, base: { service: "meshgate-relayer", ...(node ? { node } : {}) } });
+/** JSON logs on stdout, one object per line (pino); the relayer adds its node address as a child logger. */
+export function createLogger(level: RelayerConfig["logLevel"]): Logger {
+  return pino({ level, base: { service: "meshgate-relayer" } });
 }

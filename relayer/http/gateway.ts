@@ -36,7 +36,7 @@ export interface GatewayDeps {
   node: string;
   catalog: ApiCatalog;
   vouchers: VoucherAuthenticator;
-  zk: ZkAuthenticator | undefined;
+  zk: ZkAuthenticator;
   upstream: UpstreamClient;
   /** Signs what is forwarded with the node's staked key (RFC 9421). */
   signer: ForwardSigner;
@@ -94,7 +94,6 @@ export class Gateway {
         payment = { kind: "voucher", payer: paid.payer, cumulativeAmount: paid.cumulativeAmount };
         this.deps.metrics.acceptedValue.inc({ token: paid.token }, Number(paid.increase));
       } else if (typeof proof === "string") {
-        if (!this.deps.zk) throw new GatewayError("bad_proof", "this relayer does not accept access proofs");
         const granted = await this.deps.zk.authorize(
           {
             apiId: api.id,
