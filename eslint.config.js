@@ -12,6 +12,12 @@ export default tseslint.config(
       ".tools/",
       "circuits/build/",
       "circuits/artifacts/",
+      // AssemblyScript (compiled by graph-cli, not tsc) and subgraph build outputs.
+      "subgraph/src/",
+      "test/fixtures/subgraph-host/src/",
+      "subgraph/abis/",
+      "subgraph/build/",
+      "subgraph/generated/",
     ],
   },
   js.configs.recommended,

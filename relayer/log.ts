@@ -3,7 +3,10 @@ import type { RelayerConfig } from "./config.js";
 
 export type { Logger };
 
-/** JSON logs on stdout, one object per line (pino); the relayer adds its node address as a child logger. */
-export function createLogger(level: RelayerConfig["logLevel"]): Logger {
-  return pino({ level, base: { service: "meshgate-relayer" } });
+/**
+ * JSON logs on stdout, one object per line (pino); the relayer adds its node address as a child
+ * logger. The subgraph runner uses the same format under its own service name.
+ */
+export function createLogger(level: RelayerConfig["logLevel"], service = "meshgate-relayer"): Logger {
+  return pino({ level, base: { service } });
 }
