@@ -42,9 +42,12 @@ export interface Activity {
   nodes: string[];
   payers: string[];
   /** Every voucher redeemed, in order: what the chain and the subgraph must agree on. */
-  redemptions: { payer: string; node: string; apiId: bigint; cumulativeAmount: bigint }[];
+  redemptions: { payer: string; node: string; apiId: bigint; token: string; cumulativeAmount: bigint }[];
   /** Transactions sent. */
   transactions: number;
+  /** More settlement rounds on the same channels (needs no admin role: works after the hand-over). */
+  settle(rounds: number): Promise<void>;
+  claimNodeEarnings(nodeIndex: number): Promise<void>;
 }
 
 const CATEGORIES = ["weather", "finance", "maps", "ai-models"];
@@ -157,45 +160,59 @@ export async function generateActivity(
 
   const chainId = (await provider.getNetwork()).chainId;
   const vouchers = new VoucherSigner(escrowDomain(chainId, escrowAddress));
-  const redemptions: Activity["redemptions"] = [];
-  for (let round = 1; round <= plan.rounds; round++) {
-    await Promise.all(
-      nodes.map(async (n) => {
-        const signer = signerOf(n);
-        const batch: { payer: string; apiId: bigint; cumulativeAmount: bigint; signature: string }[] = [];
-        const flush = async () => {
-          if (batch.length === 0) return;
-          await send(protocol.escrow.connect(signer).redeemBatch(n.address, stablecoin, batch.splice(0)));
-        };
-        for (const [pi, p] of payers.entries()) {
-          for (const [ai, apiId] of apiIds.entries()) {
-            // Channels get different call volumes (a popular API, a heavy payer) so totals differ.
-            const calls = BigInt(round * (1 + ((pi + ai) % 5)));
-            const cumulativeAmount = calls * CALL_PRICE_TOKEN;
-            const digest = vouchers.digest(p.address, n.address, apiId, stablecoin, cumulativeAmount);
-            const { signature, recid } = secp256k1.ecdsaSign(digest, Buffer.from(p.privateKey.slice(2), "hex"));
-            batch.push({
-              payer: p.address,
-              apiId,
-              cumulativeAmount,
-              signature: `0x${Buffer.from(signature).toString("hex")}${(27 + recid).toString(16)}`,
-            });
-            redemptions.push({ payer: p.address, node: n.address, apiId, cumulativeAmount });
-            if (batch.length === plan.batchSize) await flush();
-          }
-        }
-        await flush();
-      }),
-    );
-    onProgress(`settlement round ${round}/${plan.rounds}`);
-  }
-  return {
+  const activity: Activity = {
     stablecoin,
     apiIds,
     providers: providers.map((p) => p.address),
     nodes: nodes.map((n) => n.address),
     payers: payers.map((p) => p.address),
-    redemptions,
-    transactions,
+    redemptions: [],
+    transactions: 0,
+    settle: async (rounds) => {
+      for (let i = 0; i < rounds; i++) {
+        const round = ++roundsDone;
+        await Promise.all(nodes.map((n) => settleRound(n, round)));
+        onProgress(`settlement round ${round}`);
+      }
+      activity.transactions = transactions;
+    },
+    claimNodeEarnings: async (nodeIndex) => {
+      const node = nodes[nodeIndex];
+      if (!node) throw new Error(`no node ${nodeIndex}`);
+      await send(protocol.escrow.connect(signerOf(node)).claimNodeEarnings(stablecoin));
+      activity.transactions = transactions;
+    },
   };
+  let roundsDone = 0;
+
+  /** Node `n` redeems one voucher per channel it serves, in batches, as its relayer would. */
+  async function settleRound(n: Wallet, round: number): Promise<void> {
+    const signer = signerOf(n);
+    const batch: { payer: string; apiId: bigint; cumulativeAmount: bigint; signature: string }[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await send(protocol.escrow.connect(signer).redeemBatch(n.address, stablecoin, batch.splice(0)));
+    };
+    for (const [pi, p] of payers.entries()) {
+      for (const [ai, apiId] of apiIds.entries()) {
+        // Channels get different call volumes (a popular API, a heavy payer) so totals differ.
+        const calls = BigInt(round * (1 + ((pi + ai) % 5)));
+        const cumulativeAmount = calls * CALL_PRICE_TOKEN;
+        const digest = vouchers.digest(p.address, n.address, apiId, stablecoin, cumulativeAmount);
+        const { signature, recid } = secp256k1.ecdsaSign(digest, Buffer.from(p.privateKey.slice(2), "hex"));
+        batch.push({
+          payer: p.address,
+          apiId,
+          cumulativeAmount,
+          signature: `0x${Buffer.from(signature).toString("hex")}${(27 + recid).toString(16)}`,
+        });
+        activity.redemptions.push({ payer: p.address, node: n.address, apiId, token: stablecoin, cumulativeAmount });
+        if (batch.length === plan.batchSize) await flush();
+      }
+    }
+    await flush();
+  }
+
+  await activity.settle(plan.rounds);
+  return activity;
 }

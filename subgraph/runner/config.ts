@@ -13,7 +13,9 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
 export const subgraphEnvSchema = z.object({
-  MESHGATE_RPC_URL: z.url().default("http://127.0.0.1:8545"),
+  MESHGATE_RPC_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) JSON-RPC URL" })
+    .default("http://127.0.0.1:8545"),
   MESHGATE_DEPLOYMENT: z.string().default(deploymentPath("localhost")),
   /** Output of `npm run subgraph:build` (its subgraph.yaml, schema and WASM). */
   MESHGATE_SUBGRAPH_BUILD: z.string().default(path.join(SUBGRAPH_DIR, "build")),

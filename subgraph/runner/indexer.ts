@@ -103,8 +103,9 @@ export class Indexer {
   private async poll(): Promise<void> {
     if (this.failure) throw this.failure;
     const { source, store, journal, maxRange } = this.opts;
-    const target = (await source.headNumber()) - this.opts.confirmations;
-    await this.handleReorg();
+    const chainHead = await source.headNumber();
+    await this.handleReorg(chainHead);
+    const target = chainHead - this.opts.confirmations;
     let next = (store.head()?.number ?? this.firstBlock - 1) + 1;
     while (next <= target) {
       const to = Math.min(target, next + maxRange - 1);
@@ -157,12 +158,14 @@ export class Indexer {
   }
 
   /** Undoes blocks the chain no longer has, back to the newest block both agree on. */
-  private async handleReorg(): Promise<void> {
+  private async handleReorg(chainHead: number): Promise<void> {
     const head = this.opts.store.head();
     if (!head) return;
-    if ((await this.opts.source.pointer(head.number)).hash === head.hash) return;
+    // A chain now shorter than the indexed head has reorganised too.
+    if (head.number <= chainHead && (await this.opts.source.pointer(head.number)).hash === head.hash) return;
     for (let i = this.recent.length - 1; i >= 0; i--) {
       const candidate = this.recent[i]!;
+      if (candidate.number > chainHead) continue;
       if ((await this.opts.source.pointer(candidate.number)).hash !== candidate.hash) continue;
       this.opts.log.warn({ from: head.number, to: candidate.number }, "chain reorganisation: reverting");
       this.opts.store.revert(candidate);
