@@ -33,6 +33,9 @@ export interface IndexerOptions {
 
 export class IndexingError extends Error {}
 
+/** Blocks with logs fetched per JSON-RPC batch. */
+const BLOCK_PREFETCH = 50;
+
 export class Indexer {
   private readonly byAddress: Map<string, DataSource>;
   private readonly addresses: string[];
@@ -43,6 +46,7 @@ export class Indexer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private failures = 0;
+  private stopped = false;
   /** Set once a handler failed; indexing is stopped for good (graph-node: a failed subgraph). */
   failure: IndexingError | undefined;
   /** Events handled since start (metrics, benchmarks). */
@@ -71,6 +75,7 @@ export class Indexer {
   /** Indexes up to the chain head (minus confirmations); throws if the chain cannot be read. */
   async sync(): Promise<void> {
     while (this.running) await this.running.catch(() => undefined);
+    if (this.stopped) return;
     this.running = this.poll();
     try {
       await this.running;
@@ -95,6 +100,7 @@ export class Indexer {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
@@ -114,13 +120,19 @@ export class Indexer {
       // Whatever committed to the store is journaled, even when a later block fails.
       try {
         let last: BlockPointer | undefined;
-        for (const [number, blockLogs] of groupByBlock(logs)) {
-          const block = await source.block(number);
-          // The chain reorganised between the two reads: keep what is consistent, recheck next poll.
-          if (blockLogs.some((log) => log.blockHash.toLowerCase() !== block.hash.toLowerCase())) return;
-          last = toPointer(block);
-          records.push({ kind: "block", pointer: last, changes: this.indexBlock(block, blockLogs) });
-          this.remember(last);
+        const groups = [...groupByBlock(logs)];
+        for (let i = 0; i < groups.length; i += BLOCK_PREFETCH) {
+          const window = groups.slice(i, i + BLOCK_PREFETCH);
+          // Requested together, the reads go out as one JSON-RPC batch (ethers batches a tick's calls).
+          const blocks = await Promise.all(window.map(([number]) => source.block(number)));
+          for (const [j, [, blockLogs]] of window.entries()) {
+            const block = blocks[j]!;
+            // The chain reorganised between the reads: keep what is consistent, recheck next poll.
+            if (blockLogs.some((log) => log.blockHash.toLowerCase() !== block.hash.toLowerCase())) return;
+            last = toPointer(block);
+            records.push({ kind: "block", pointer: last, changes: this.indexBlock(block, blockLogs) });
+            this.remember(last);
+          }
         }
         if (last?.number !== to) {
           last = await source.pointer(to);
