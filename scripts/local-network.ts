@@ -1,9 +1,12 @@
 /**
  * npm start: a full local network on embedded defaults. Starts a Hardhat JSON-RPC chain,
  * deploys the protocol, starts the demo upstream API, lists it and registers a demo node,
- * writes deployments/localhost.json, starts a Redis (unless MESHGATE_REDIS_URL names one) and
- * the demo node's relayer, and prints the addresses. Ctrl-C stops everything.
+ * writes deployments/localhost.json, starts a Redis (unless MESHGATE_REDIS_URL names one), the
+ * demo node's relayer and the subgraph runner (GraphQL on :8000), and prints the addresses. Ctrl-C stops everything.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
@@ -16,6 +19,8 @@ import { createLogger } from "../relayer/log.js";
 import { startRelayer } from "../relayer/relayer.js";
 import { startDemoApi } from "./demo/demo-api.js";
 import { startRedis } from "./dev/redis-server.js";
+import { loadSubgraphConfig } from "../subgraph/runner/config.js";
+import { startSubgraphRunner } from "../subgraph/runner/runner.js";
 import { seedDemo } from "./demo/seed.js";
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -24,6 +29,8 @@ const env = z
     MESHGATE_RPC_PORT: port.default(8545),
     MESHGATE_DEMO_API_PORT: port.default(8081),
     MESHGATE_RELAYER_PORT: port.default(8787),
+    /** The subgraph's GraphQL endpoint (graph-node's query port). */
+    MESHGATE_SUBGRAPH_PORT: port.default(8000),
     /** An existing Redis for the relayer; by default a throwaway redis-server is started. */
     MESHGATE_REDIS_URL: z.string().optional(),
     MESHGATE_HOST: z.string().default("127.0.0.1"),
@@ -35,8 +42,14 @@ if (!env.success) {
   console.error(`error: bad environment: ${z.prettifyError(env.error)}`);
   process.exit(2);
 }
-const { MESHGATE_RPC_PORT, MESHGATE_DEMO_API_PORT, MESHGATE_RELAYER_PORT, MESHGATE_HOST, MESHGATE_DEPLOYMENT } =
-  env.data;
+const {
+  MESHGATE_RPC_PORT,
+  MESHGATE_DEMO_API_PORT,
+  MESHGATE_RELAYER_PORT,
+  MESHGATE_SUBGRAPH_PORT,
+  MESHGATE_HOST,
+  MESHGATE_DEPLOYMENT,
+} = env.data;
 
 const server = await network.createServer("node", MESHGATE_HOST, MESHGATE_RPC_PORT);
 const { address, port: rpcPort } = await server.listen().catch((error: Error) => {
@@ -103,6 +116,27 @@ const relayer = await startRelayer(relayerConfig, createLogger(relayerConfig.log
   process.exit(2);
 });
 
+// The subgraph: the compiled mappings (npm start builds them) indexing this throwaway chain,
+// journaled in a throwaway directory unless MESHGATE_SUBGRAPH_JOURNAL names a file.
+const subgraphDir = await mkdtemp(path.join(tmpdir(), "meshgate-subgraph-"));
+const subgraphConfig = loadSubgraphConfig({
+  ...process.env,
+  MESHGATE_RPC_URL: rpcUrl,
+  MESHGATE_DEPLOYMENT,
+  MESHGATE_SUBGRAPH_HOST: MESHGATE_HOST,
+  MESHGATE_SUBGRAPH_PORT: String(MESHGATE_SUBGRAPH_PORT),
+  MESHGATE_SUBGRAPH_JOURNAL: process.env.MESHGATE_SUBGRAPH_JOURNAL ?? path.join(subgraphDir, "journal.jsonl"),
+  MESHGATE_LOG_LEVEL: process.env.MESHGATE_LOG_LEVEL ?? "warn",
+});
+const subgraph = await startSubgraphRunner(
+  subgraphConfig,
+  createLogger(subgraphConfig.logLevel, "meshgate-subgraph"),
+).catch((error: Error) => {
+  console.error(`error: the subgraph runner did not start: ${error.message}`);
+  process.exit(2);
+});
+await subgraph.sync();
+
 const contractLines = Object.entries({ ...deployment.contracts, ...governanceEntries(governance) })
   .map(([name, { address }]) => `  ${name.padEnd(15)} ${address}`)
   .join("\n");
@@ -111,6 +145,7 @@ console.log(`Meshgate local network is up.
   JSON-RPC        ${rpcUrl}  (chain ${deployment.chainId})
   Demo API        ${demo.url}/v1/forecast?city=Lisbon  (upstream; the relayer serves it as /${seed.apiId}/...)
   Relayer         ${relayer.url}  (node ${relayer.node}; Redis ${relayerConfig.redisUrl})
+  Subgraph        ${subgraph.url}  (GraphQL, The Graph's query shape)
   Deployment      ${file}
 
 ${contractLines}
@@ -123,6 +158,7 @@ ${contractLines}
 
 Try: npm run cli -- voucher call ${seed.apiId} "/v1/forecast?city=Lisbon" --token ${seed.stablecoin} --account 3
      curl ${relayer.url}/metrics
+     curl -s ${subgraph.url} -H 'content-type: application/json' -d '{"query":"{ apis { apiId upstreamUrl provider { id } } nodes { id url stake } }"}'
      npm run cli -- api show ${seed.apiId}
      npm run cli -- node show ${seed.operator}
      npm run cli -- channel show --account 3 --node ${seed.operator} --api ${seed.apiId} --token ${seed.stablecoin}
@@ -133,6 +169,8 @@ await new Promise<void>((resolve) => {
   process.once("SIGTERM", resolve);
 });
 await relayer.stop();
+await subgraph.stop();
+await rm(subgraphDir, { recursive: true, force: true });
 await redis?.stop();
 provider.destroy();
 demo.server.close();

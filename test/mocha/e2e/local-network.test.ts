@@ -6,6 +6,12 @@ import { deploymentSchema } from "../../../deploy/deployments.js";
 import { devAccount } from "../../../scripts/cli/env.js";
 import { BIN, freePort, run, start, type Spawned } from "../helpers/processes.js";
 
+interface SubgraphAnswer {
+  apis: { apiId: string; status: string; upstreamUrl: string; provider: { id: string } }[];
+  nodes: { id: string; url: string }[];
+  _meta: { block: { number: number } };
+}
+
 /**
  * The README's run command, end to end in real processes: a JSON-RPC chain, the deploy, the demo
  * API and its listing, a demo node and its relayer; then the CLI as a separate process against that chain.
@@ -17,13 +23,19 @@ describe("e2e: local network + CLI", function () {
   let demoUrl: string;
 
   before(async () => {
-    const [rpcPort, demoPort, relayerPort] = [await freePort(), await freePort(), await freePort()];
+    const [rpcPort, demoPort, relayerPort, subgraphPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const dir = await mkdtemp(path.join(tmpdir(), "meshgate-e2e-"));
     env = {
       MESHGATE_RPC_PORT: String(rpcPort),
       MESHGATE_DEMO_API_PORT: String(demoPort),
       MESHGATE_RELAYER_PORT: String(relayerPort),
       MESHGATE_RELAYER_URL: `http://127.0.0.1:${relayerPort}`,
+      MESHGATE_SUBGRAPH_PORT: String(subgraphPort),
       MESHGATE_DEPLOYMENT: path.join(dir, "localhost.json"),
       MESHGATE_RPC_URL: `http://127.0.0.1:${rpcPort}`,
     };
@@ -92,6 +104,39 @@ describe("e2e: local network + CLI", function () {
     const usage = await run(tsx, ["scripts/cli/main.ts", "node", "fly"], env);
     expect(usage.code).to.equal(2);
     expect(usage.stderr).to.include('unknown command "node fly"');
+  });
+
+  it("serves the subgraph endpoint: the demo listing, its node and the CLI's pause, as The Graph answers", async () => {
+    const url = /Subgraph\s+(http\S+)/.exec(network.output())![1]!;
+    const rpc = await fetch(env.MESHGATE_RPC_URL!, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+    });
+    const head = Number(((await rpc.json()) as { result: string }).result);
+    const query = async () => {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query: "{ apis { apiId status upstreamUrl provider { id } } nodes { id url } _meta { block { number } } }",
+        }),
+      });
+      expect(res.status).to.equal(200);
+      return ((await res.json()) as { data: SubgraphAnswer }).data;
+    };
+    // The runner polls the chain every 500 ms; wait until it has seen the CLI's pause.
+    let data = await query();
+    for (let i = 0; i < 50 && data._meta.block.number < head; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      data = await query();
+    }
+    expect(data.apis).to.deep.equal([
+      { apiId: "1", status: "Paused", upstreamUrl: demoUrl, provider: { id: devAccount(1).address.toLowerCase() } },
+    ]);
+    expect(data.nodes).to.deep.equal([
+      { id: devAccount(2).address.toLowerCase(), url: `http://127.0.0.1:${env.MESHGATE_RELAYER_PORT}` },
+    ]);
   });
 
   it("the CLI reads the local DAOs' proposals and skips time on the local chain", async () => {
