@@ -49,6 +49,10 @@ export class Indexer {
   private stopped = false;
   /** Set once a handler failed; indexing is stopped for good (graph-node: a failed subgraph). */
   failure: IndexingError | undefined;
+  /** Consecutive polls that could not read the chain (0 when healthy). */
+  get chainReadFailures(): number {
+    return this.failures;
+  }
   /** Events handled since start (metrics, benchmarks). */
   eventsHandled = 0;
 

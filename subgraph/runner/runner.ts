@@ -16,6 +16,7 @@ import { Indexer } from "./indexer.js";
 import { bindToDeployment, loadManifest } from "./manifest.js";
 import { EntityStore } from "./store/entity-store.js";
 import { Journal } from "./store/journal.js";
+import { subgraphMetrics } from "./metrics.js";
 import { MappingModule } from "./wasm/mapping-module.js";
 
 export interface SubgraphRunner {
@@ -97,6 +98,7 @@ export async function startSubgraphRunner(config: SubgraphRunnerConfig, log: Log
     store,
     deployment: codeHash,
     hasIndexingErrors: () => indexer.failure !== undefined,
+    metrics: subgraphMetrics(indexer, store),
   });
   const http = await server.listen(config.port, config.host);
   indexer.start();

@@ -19,6 +19,8 @@ export interface QueryServerOptions {
   readonly store: QueryStore;
   readonly deployment: string;
   readonly hasIndexingErrors: () => boolean;
+  /** Served at GET /metrics (Prometheus text format) when given. */
+  readonly metrics?: { contentType: string; metrics(): Promise<string> };
 }
 
 export interface QueryServer {
@@ -78,7 +80,17 @@ export function createQueryServer(opts: QueryServerOptions): QueryServer {
 
   const listen = (port: number, host: string): Promise<{ url: string; close(): Promise<void> }> =>
     new Promise((resolve, reject) => {
-      const server = createServer(yoga);
+      const { metrics } = opts;
+      const server = createServer((req, res) => {
+        if (metrics && req.method === "GET" && req.url === "/metrics") {
+          metrics.metrics().then(
+            (body) => res.writeHead(200, { "content-type": metrics.contentType }).end(body),
+            () => res.writeHead(500).end(),
+          );
+          return;
+        }
+        void yoga(req, res);
+      });
       server.once("error", reject);
       server.listen(port, host, () => {
         const { port: bound } = server.address() as AddressInfo;

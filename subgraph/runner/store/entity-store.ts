@@ -204,6 +204,7 @@ function versionAt(versions: readonly Version[], block: number | undefined): Ent
 function referencedIds(value: StoreValue | undefined): string[] {
   if (!value) return [];
   if (value.kind === "String" || value.kind === "Bytes") return [value.value];
+  if (value.kind === "Int8") return [value.value.toString()];
   if (value.kind === "Array") return value.value.flatMap((v) => referencedIds(v));
   return [];
 }

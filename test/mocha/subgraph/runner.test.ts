@@ -113,6 +113,15 @@ describe("subgraph runner: restarts, reorgs and bad configuration", function () 
     expect(meta._meta.block.number).to.equal(await headNumber(chain));
   });
 
+  it("exposes Prometheus metrics: head block, events handled, entities by type", async () => {
+    const runner = await chain.index();
+    const metrics = await (await fetch(new URL("/metrics", runner.url))).text();
+    expect(metrics).to.include(`meshgate_subgraph_head_block ${runner.store.head()!.number}`);
+    expect(metrics).to.match(/meshgate_subgraph_entities\{type="Api"\} 3/);
+    expect(metrics).to.include("meshgate_subgraph_indexing_failed 0");
+    expect(metrics).to.include("meshgate_subgraph_chain_read_failures 0");
+  });
+
   describe("refuses to start, naming the fix", function () {
     const base = () => ({
       MESHGATE_RPC_URL: chain.rpcUrl,
