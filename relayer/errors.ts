@@ -93,3 +93,19 @@ export class GatewayError extends Error {
     };
   }
 }
+
+/**
+ * A dependency that failed (RPC endpoint or Redis down) refuses the call with a 503 and the
+ * given code; refusals the dependency itself raised pass through unchanged.
+ */
+export async function orUnavailable<T>(
+  promise: Promise<T>,
+  code: "chain_unavailable" | "store_unavailable",
+): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    throw new GatewayError(code, error instanceof Error ? error.message.slice(0, 200) : undefined);
+  }
+}

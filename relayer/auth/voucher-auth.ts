@@ -7,7 +7,7 @@
 import { getAddress, ZeroAddress } from "ethers";
 import { MODEL_PAY_PER_CALL, type ApiEntry } from "../chain/api-catalog.js";
 import { QuoteError, type ChannelState } from "../chain/channel-state.js";
-import { GatewayError } from "../errors.js";
+import { GatewayError, orUnavailable } from "../errors.js";
 import type { RateLimiter } from "../store/rate-limiter.js";
 import type { VoucherStore } from "../store/voucher-store.js";
 import { parseVoucherHeader } from "./voucher-header.js";
@@ -58,7 +58,7 @@ export class VoucherAuthenticator {
     const signer = hashing.recover(hashing.digest(payer, this.node, v.apiId, token, v.cumulativeAmount), v.signature);
     if (signer === undefined) throw new GatewayError("invalid_signature");
     if (signer !== payer) {
-      const record = await unavailable(this.opts.state.signer(signer), "chain_unavailable");
+      const record = await orUnavailable(this.opts.state.signer(signer), "chain_unavailable");
       if (record.payer !== payer) throw new GatewayError("signer_not_authorized");
       if (record.revokedAt !== 0n && this.opts.now() + REVOCATION_MARGIN_SECONDS >= record.revokedAt) {
         throw new GatewayError("signer_not_authorized", "the signer's revocation takes effect too soon to redeem");
@@ -76,7 +76,7 @@ export class VoucherAuthenticator {
     if (price === 0n) throw new GatewayError("pay_per_call_not_offered");
 
     const channelId = hashing.channelId(payer, this.node, v.apiId, token);
-    const channel = await unavailable(this.opts.state.channel(channelId), "chain_unavailable");
+    const channel = await orUnavailable(this.opts.state.channel(channelId), "chain_unavailable");
     if (v.cumulativeAmount <= channel.redeemed) {
       throw new GatewayError("stale_voucher", `already redeemed on-chain: ${channel.redeemed}`);
     }
@@ -86,7 +86,7 @@ export class VoucherAuthenticator {
       throw new GatewayError("insufficient_balance", `available ${available}, redeemed ${channel.redeemed}`);
     }
 
-    const limit = await unavailable(
+    const limit = await orUnavailable(
       this.opts.limiter.take({ apiId: api.id, subject: payer }, api.policy),
       "store_unavailable",
     );
@@ -94,7 +94,7 @@ export class VoucherAuthenticator {
       throw new GatewayError("rate_limited", undefined, { "retry-after": String(limit.retryAfterSeconds) });
     }
 
-    const stored = await unavailable(
+    const stored = await orUnavailable(
       this.opts.store.accept(
         {
           channelId,
@@ -119,15 +119,5 @@ export class VoucherAuthenticator {
     const base =
       stored.previous !== undefined && stored.previous > channel.redeemed ? stored.previous : channel.redeemed;
     return { payer, channelId, token, cumulativeAmount: v.cumulativeAmount, increase: v.cumulativeAmount - base };
-  }
-}
-
-/** A dependency that failed (RPC endpoint or Redis down) refuses the call with a 503; nothing was stored. */
-async function unavailable<T>(promise: Promise<T>, code: "chain_unavailable" | "store_unavailable"): Promise<T> {
-  try {
-    return await promise;
-  } catch (error) {
-    if (error instanceof GatewayError) throw error;
-    throw new GatewayError(code, error instanceof Error ? error.message.slice(0, 200) : undefined);
   }
 }

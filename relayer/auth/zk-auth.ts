@@ -10,7 +10,7 @@ import { SNARK_FIELD } from "../../sdk/zk/field.js";
 import { requestHash } from "../../sdk/zk/request.js";
 import { PUBLIC_SIGNAL_COUNT, signalsFromPublic, type AccessProof } from "../../sdk/zk/signals.js";
 import type { AccessProofVerifier } from "../../sdk/zk/verifier.js";
-import { GatewayError } from "../errors.js";
+import { GatewayError, orUnavailable } from "../errors.js";
 import type { NullifierStore } from "../store/nullifier-store.js";
 
 /** What AccessGroups.accessContext returns: the group's rules and whether a root is known now. */
@@ -185,14 +185,14 @@ export class ZkAuthenticator {
   /**
    * Accepts the call if `header` (the Meshgate-Proof value) proves it, consuming the proof's
    * nullifier; throws GatewayError otherwise: bad_proof, wrong_scope, wrong_request,
-   * unknown_root, invalid_proof, proof_replayed or zk_limit_exceeded (in that order of checks).
-   * Failures of the chain or Redis are thrown as they are (not GatewayErrors).
+   * unknown_root, invalid_proof, proof_replayed or zk_limit_exceeded (in that order of checks),
+   * or chain_unavailable / store_unavailable (503) when the chain or Redis cannot be read.
    */
   async authorize(call: ZkCall, header: string): Promise<{ nullifier: bigint; epoch: bigint }> {
     const proof = parseProofHeader(header);
     const s = proof.signals;
     if (s.apiId !== call.apiId) throw new GatewayError("wrong_scope", `the proof is for API ${s.apiId}`);
-    const context = await this.groups.accessContext(s.apiId, s.root);
+    const context = await orUnavailable(this.groups.accessContext(s.apiId, s.root), "chain_unavailable");
     if (context === undefined) throw new GatewayError("unknown_root", `API ${s.apiId} has no access group`);
     if (s.userMessageLimit !== context.userMessageLimit) {
       throw new GatewayError("wrong_scope", `the proof is for a limit of ${s.userMessageLimit} calls per epoch`);
@@ -202,7 +202,7 @@ export class ZkAuthenticator {
     if (!context.rootKnown) throw new GatewayError("unknown_root");
     if (!this.verifier.verify(proof)) throw new GatewayError("invalid_proof");
     const ttlMs = Number(NULLIFIER_TTL_EPOCHS * context.epochLength * 1000n + this.graceMs);
-    const outcome = await this.nullifiers.record(s, ttlMs);
+    const outcome = await orUnavailable(this.nullifiers.record(s, ttlMs), "store_unavailable");
     if (outcome === "replayed") throw new GatewayError("proof_replayed");
     if (outcome === "limit_exceeded") throw new GatewayError("zk_limit_exceeded");
     return { nullifier: s.nullifier, epoch: s.epoch };

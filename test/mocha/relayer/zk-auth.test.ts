@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { toUtf8Bytes } from "ethers";
+import { JsonRpcProvider, toUtf8Bytes } from "ethers";
 import { Redis } from "ioredis";
 import { ChainAccessGroups } from "../../../relayer/chain/access-groups.js";
 import { encodeProofHeader, parseProofHeader, ZkAuthenticator, type ZkCall } from "../../../relayer/auth/zk-auth.js";
@@ -23,6 +23,7 @@ import {
 } from "../helpers/access.js";
 import { ethers, networkHelpers } from "../helpers/fixture.js";
 import { startRedis, type RedisServer } from "../../../scripts/dev/redis-server.js";
+import { freePort } from "../helpers/processes.js";
 
 const PREFIX = "mg";
 const GRACE_MS = 5_000;
@@ -68,7 +69,7 @@ describe("relayer: ZkAuthenticator", function () {
 
   /** A relayer process: its own group cache, a store on `client`, the shared clock; verify calls counted. */
   async function authenticator(
-    opts: { client?: Redis; node?: string; chainId?: bigint } = {},
+    opts: { client?: Redis; node?: string; chainId?: bigint; groups?: ChainAccessGroups } = {},
   ): Promise<ZkAuthenticator> {
     const { verifier } = await zk();
     const counting = Object.create(verifier) as AccessProofVerifier;
@@ -78,7 +79,7 @@ describe("relayer: ZkAuthenticator", function () {
     };
     return new ZkAuthenticator({
       verifier: counting,
-      groups: new ChainAccessGroups(f.accessGroups),
+      groups: opts.groups ?? new ChainAccessGroups(f.accessGroups),
       nullifiers: new NullifierStore(opts.client ?? clientA, PREFIX),
       chainId: opts.chainId ?? chainId,
       node: opts.node ?? f.operator.address,
@@ -128,6 +129,30 @@ describe("relayer: ZkAuthenticator", function () {
     const ttl = await clientA.pttl(`${PREFIX}:zk:nf:${apiId}:${epoch}:${nullifier}`);
     expect(ttl).to.be.within(3 * EPOCH_LENGTH * 1000, 3 * EPOCH_LENGTH * 1000 + GRACE_MS);
     expect(verifyCalls).to.equal(1);
+  });
+
+  it("chain_unavailable / store_unavailable (503) when the chain or Redis cannot be read; nothing is consumed", async () => {
+    const closed = await freePort();
+    const deadChain = new JsonRpcProvider(`http://127.0.0.1:${closed}`, undefined, { staticNetwork: true });
+    const noChain = await authenticator({ groups: new ChainAccessGroups(f.accessGroups.connect(deadChain)) });
+    const chainError = (await rejection(noChain.authorize(callA, header(proofA)))) as GatewayError;
+    deadChain.destroy();
+    expect([chainError.code, chainError.status]).to.deep.equal(["chain_unavailable", 503]);
+
+    const deadRedis = new Redis(`redis://127.0.0.1:${closed}`, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    const noStore = await authenticator({ client: deadRedis });
+    const storeError = (await rejection(noStore.authorize(callA, header(proofA)))) as GatewayError;
+    deadRedis.disconnect();
+    expect([storeError.code, storeError.status]).to.deep.equal(["store_unavailable", 503]);
+    // The proof was not consumed: it is still accepted once Redis is back.
+    expect((await (await authenticator()).authorize(callA, header(proofA))).nullifier).to.equal(
+      proofA.signals.nullifier,
+    );
   });
 
   it("parses snarkjs's own proof JSON (projective points, protocol, curve) like the encoder's", () => {
