@@ -164,7 +164,13 @@ export async function deployGovernance(
   const developerTimelock = await governance.developer.timelock.getAddress();
 
   // Money first, while the deployer still holds PROTOCOL: the treasury becomes the Protocol DAO.
-  for (const c of [protocol.registry, protocol.staking, protocol.escrow, protocol.subscriptions]) {
+  for (const c of [
+    protocol.registry,
+    protocol.staking,
+    protocol.escrow,
+    protocol.subscriptions,
+    protocol.accessGroups,
+  ]) {
     await mined(c.connect(signer).setTreasury(protocolTimelock));
   }
   for (const developer of params.initialDevelopers) {

@@ -66,6 +66,7 @@ contract ApiRegistry is IApiRegistry, EmergencyPausable {
         if (treasury_ == address(this)) revert InvalidTreasury(treasury_);
         feeToken = feeToken_;
         treasury = treasury_;
+        emit TreasuryUpdated(treasury_);
         _setListingBounds(bounds);
     }
 

@@ -64,6 +64,7 @@ contract NodeStaking is INodeStaking, EmergencyPausable, Votes, ReentrancyGuardT
         if (treasury_ == address(this)) revert InvalidTreasury(treasury_);
         stakingToken = stakingToken_;
         treasury = treasury_;
+        emit TreasuryUpdated(treasury_);
         _setUnbondingPeriod(unbondingPeriod_);
         for (uint256 i = 0; i < 4; ++i) {
             _setMinStake(NodeType(i), minStakes[i]);

@@ -29,14 +29,16 @@ export function handleRoleGranted(event: RoleGranted): void {
     member.role = role.id;
     member.account = p.account;
   }
-  // A grant to a current member only changes its execution delay.
+  // A grant to a current member only changes its execution delay: its `since` is then when the
+  // new delay takes effect (IAccessManager.RoleGranted), not when the membership did, so the
+  // membership keeps the `since` of the grant that made it a member.
   if (p.newMember) {
     member.grantedAt = event.block.timestamp;
     member.revokedAt = null;
+    member.since = p.since;
     role.memberCount = role.memberCount + 1;
   }
   member.active = true;
-  member.since = p.since;
   member.executionDelay = p.delay;
   member.save();
   role.save();

@@ -68,7 +68,7 @@ describe("governance: one real proposal per DAO, end to end", () => {
       TOTAL_SUPPLY - distributed - STAKE.nodeOp - DEVELOPER_FUND,
     );
     expect(await f.token.balanceOf(f.deployer.address)).to.equal(0n);
-    for (const c of [f.registry, f.staking, f.escrow, f.subscriptions]) {
+    for (const c of [f.registry, f.staking, f.escrow, f.subscriptions, f.accessGroups]) {
       expect(await c.treasury()).to.equal(protocolTimelock);
     }
     for (const name of DAOS) {
