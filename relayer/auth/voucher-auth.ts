@@ -86,14 +86,7 @@ export class VoucherAuthenticator {
       throw new GatewayError("insufficient_balance", `available ${available}, redeemed ${channel.redeemed}`);
     }
 
-    const limit = await orUnavailable(
-      this.opts.limiter.take({ apiId: api.id, subject: payer }, api.policy),
-      "store_unavailable",
-    );
-    if (!limit.allowed) {
-      throw new GatewayError("rate_limited", undefined, { "retry-after": String(limit.retryAfterSeconds) });
-    }
-
+    // The rate limit and the voucher are checked and stored by one Redis script (one round trip).
     const stored = await orUnavailable(
       this.opts.store.accept(
         {
@@ -107,9 +100,13 @@ export class VoucherAuthenticator {
         },
         price,
         channel.redeemed,
+        { limit: this.opts.limiter.bucket({ apiId: api.id, subject: payer }, api.policy) },
       ),
       "store_unavailable",
     );
+    if ("rateLimited" in stored) {
+      throw new GatewayError("rate_limited", undefined, { "retry-after": String(stored.retryAfterSeconds) });
+    }
     if (!stored.accepted) {
       const code = stored.current >= v.cumulativeAmount ? "stale_voucher" : "underpaid";
       throw new GatewayError(code, `latest accepted cumulative amount ${stored.current}; price per call ${price}`, {

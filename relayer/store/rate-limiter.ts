@@ -22,27 +22,41 @@ export class RateLimiterUnavailable extends Error {
 }
 
 /**
- * GCRA over one key holding the theoretical arrival time (TAT) in microseconds of Redis' clock.
- * KEYS[1] = bucket; ARGV[1] = emission interval T (µs); ARGV[2] = burst tolerance τ (µs).
- * A call is allowed iff now >= max(TAT, now) - τ; it then moves TAT by T. TIME makes every relayer
- * agree on "now" whatever its own clock; Redis 7 replicates the script's effects, not the script,
- * so the non-deterministic TIME is safe. The key expires when TAT passes, i.e. when it is idle
- * long enough to be indistinguishable from a fresh one.
- * Returns {1, remaining} or {0, retry after in µs}.
+ * GCRA over one key holding the theoretical arrival time (TAT) in microseconds of Redis' clock,
+ * as a Lua function other scripts can embed (the voucher store checks the limit and stores the
+ * voucher in one round trip). gcra(key, T, τ): T = emission interval (µs), τ = burst tolerance
+ * (µs). A call is allowed iff now >= max(TAT, now) - τ; it then moves TAT by T. TIME makes every
+ * relayer agree on "now" whatever its own clock; Redis 7 replicates the script's effects, not the
+ * script, so the non-deterministic TIME is safe. The key expires when TAT passes, i.e. when it is
+ * idle long enough to be indistinguishable from a fresh one.
+ * Returns 1, remaining or 0, retry after in µs.
  */
-const GCRA = `
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call("GET", KEYS[1]) or now)
-if tat < now then tat = now end
-local allowAt = tat - tolerance
-if now < allowAt then return {0, allowAt - now} end
-local newTat = tat + interval
-redis.call("SET", KEYS[1], string.format("%.0f", newTat), "PX", math.ceil((newTat - now) / 1000))
-return {1, math.floor((now - allowAt) / interval)}
+export const GCRA_LUA_FUNCTION = `
+local function gcra(key, interval, tolerance)
+  local t = redis.call("TIME")
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local tat = tonumber(redis.call("GET", key) or now)
+  if tat < now then tat = now end
+  local allowAt = tat - tolerance
+  if now < allowAt then return 0, allowAt - now end
+  local newTat = tat + interval
+  redis.call("SET", key, string.format("%.0f", newTat), "PX", math.ceil((newTat - now) / 1000))
+  return 1, math.floor((now - allowAt) / interval)
+end
 `;
+
+// KEYS[1] = bucket; ARGV[1] = T (µs); ARGV[2] = τ (µs). Returns {allowed, value}.
+const GCRA = `${GCRA_LUA_FUNCTION}
+local allowed, value = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {allowed, value}
+`;
+
+/** One subject's bucket under one policy: what the GCRA function takes. */
+export interface GcraBucket {
+  key: string;
+  intervalMicros: number;
+  toleranceMicros: number;
+}
 
 const MICROS = 1_000_000;
 
@@ -86,6 +100,18 @@ export class RateLimiter {
 
   /** Spends one call of `key`'s bucket under `policy`, or says how long to wait. */
   async take(key: { apiId: bigint; subject: string }, policy: Policy): Promise<RateLimitResult> {
+    const bucket = this.bucket(key, policy);
+    let reply: [number, number];
+    try {
+      reply = await this.redis.meshgateGcra(bucket.key, String(bucket.intervalMicros), String(bucket.toleranceMicros));
+    } catch (error) {
+      throw new RateLimiterUnavailable(error);
+    }
+    return gcraResult(reply[0], reply[1]);
+  }
+
+  /** The bucket of `key` under `policy`, for a script that embeds {@link GCRA_LUA_FUNCTION}. */
+  bucket(key: { apiId: bigint; subject: string }, policy: Policy): GcraBucket {
     const { requestsPerWindow, windowSeconds, burst } = policy;
     if (
       !Number.isInteger(requestsPerWindow) ||
@@ -98,16 +124,7 @@ export class RateLimiter {
       throw new RangeError(`invalid rate-limit policy ${JSON.stringify(policy)}`);
     }
     const interval = Math.max(1, Math.round((windowSeconds * MICROS) / requestsPerWindow));
-    let reply: [number, number];
-    try {
-      reply = await this.redis.meshgateGcra(this.keyOf(key), String(interval), String(burst * interval));
-    } catch (error) {
-      throw new RateLimiterUnavailable(error);
-    }
-    const [allowed, value] = reply;
-    return allowed === 1
-      ? { allowed: true, remaining: value }
-      : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(value / MICROS)) };
+    return { key: this.keyOf(key), intervalMicros: interval, toleranceMicros: burst * interval };
   }
 
   private keyOf({ apiId, subject }: { apiId: bigint; subject: string }): string {
@@ -115,4 +132,16 @@ export class RateLimiter {
     const normalized = /^0x[0-9a-f]+$/i.test(subject) ? subject.toLowerCase() : subject;
     return `${this.prefix}:${apiId}:${normalized}`;
   }
+}
+
+/** The result of a GCRA call: `value` is the remaining burst, or the wait in µs when refused. */
+function gcraResult(allowed: number, value: number): RateLimitResult {
+  return allowed === 1
+    ? { allowed: true, remaining: value }
+    : { allowed: false, retryAfterSeconds: retryAfterSeconds(value) };
+}
+
+/** A refused call's Retry-After: whole seconds, at least 1. */
+export function retryAfterSeconds(waitMicros: number): number {
+  return Math.max(1, Math.ceil(waitMicros / MICROS));
 }

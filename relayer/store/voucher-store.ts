@@ -6,6 +6,7 @@
  * compare uint128 values as strings.
  */
 import type { Redis } from "ioredis";
+import { GCRA_LUA_FUNCTION, retryAfterSeconds, type GcraBucket } from "./rate-limiter.js";
 
 const DIGITS = 40;
 const pad = (v: bigint) => v.toString().padStart(DIGITS, "0");
@@ -23,6 +24,12 @@ redis.call('HSET', KEYS[1], 'cum', ARGV[1], 'sig', ARGV[3], 'payer', ARGV[4], 'a
 redis.call('ZADD', KEYS[2], 'NX', ARGV[8], ARGV[9])
 return {1, prev or ''}
 `;
+// As ACCEPT, after spending one call of the payer's rate-limit bucket (KEYS[3], ARGV[11] = T,
+// ARGV[12] = τ in µs): one round trip for both. A limited call stores nothing: {2, wait µs}.
+const ACCEPT_LIMITED = `${GCRA_LUA_FUNCTION}
+local allowed, value = gcra(KEYS[3], tonumber(ARGV[11]), tonumber(ARGV[12]))
+if allowed == 0 then return {2, value} end
+${ACCEPT}`;
 
 // KEYS: channel hash, dirty set. ARGV: redeemed on-chain, channelId. Leaves the dirty set once
 // the chain has paid the latest voucher.
@@ -42,6 +49,7 @@ return 0
 
 type Scripts = {
   mgAcceptVoucher(...args: string[]): Promise<[number, string]>;
+  mgAcceptVoucherLimited(...args: string[]): Promise<[number, string | number]>;
   mgMarkSettled(...args: string[]): Promise<number>;
 };
 
@@ -59,7 +67,10 @@ export interface StoredVoucher {
   unsettledSince: number;
 }
 
-export type AcceptResult = { accepted: true; previous: bigint | undefined } | { accepted: false; current: bigint };
+export type AcceptResult =
+  | { accepted: true; previous: bigint | undefined }
+  | { accepted: false; current: bigint }
+  | { accepted: false; rateLimited: true; retryAfterSeconds: number };
 
 export class VoucherStore {
   private readonly redis: Redis & Scripts;
@@ -69,6 +80,7 @@ export class VoucherStore {
     private readonly prefix: string,
   ) {
     redis.defineCommand("mgAcceptVoucher", { numberOfKeys: 2, lua: ACCEPT });
+    redis.defineCommand("mgAcceptVoucherLimited", { numberOfKeys: 3, lua: ACCEPT_LIMITED });
     redis.defineCommand("mgMarkSettled", { numberOfKeys: 2, lua: SETTLED });
     this.redis = redis as Redis & Scripts;
   }
@@ -84,17 +96,18 @@ export class VoucherStore {
   /**
    * Stores `voucher` as the channel's latest if it exceeds the last accepted amount (the stored
    * voucher's, or `redeemed` on-chain if higher) by at least `price`; otherwise returns that amount.
+   * With `limit`, first spends one call of that rate-limit bucket in the same script; a refused
+   * call stores nothing.
    */
   async accept(
     voucher: Omit<StoredVoucher, "settled" | "unsettledSince">,
     price: bigint,
     redeemed: bigint,
-    now = Date.now(),
+    opts: { now?: number; limit?: GcraBucket } = {},
   ): Promise<AcceptResult> {
     if (voucher.cumulativeAmount < price) throw new RangeError("a voucher below one price is never accepted");
-    const [ok, prev] = await this.redis.mgAcceptVoucher(
-      this.channelKey(voucher.channelId),
-      this.dirtyKey,
+    const keys = [this.channelKey(voucher.channelId), this.dirtyKey];
+    const args = [
       pad(voucher.cumulativeAmount),
       pad(voucher.cumulativeAmount - price),
       voucher.signature,
@@ -102,11 +115,23 @@ export class VoucherStore {
       voucher.apiId.toString(),
       voucher.token,
       voucher.signer,
-      String(now),
+      String(opts.now ?? Date.now()),
       voucher.channelId,
       pad(redeemed),
-    );
-    if (ok === 1) return { accepted: true, previous: prev === "" ? undefined : BigInt(prev) };
+    ];
+    const { limit } = opts;
+    const [code, value] = limit
+      ? await this.redis.mgAcceptVoucherLimited(
+          ...keys,
+          limit.key,
+          ...args,
+          String(limit.intervalMicros),
+          String(limit.toleranceMicros),
+        )
+      : await this.redis.mgAcceptVoucher(...keys, ...args);
+    if (code === 2) return { accepted: false, rateLimited: true, retryAfterSeconds: retryAfterSeconds(Number(value)) };
+    const prev = String(value);
+    if (code === 1) return { accepted: true, previous: prev === "" ? undefined : BigInt(prev) };
     return { accepted: false, current: BigInt(prev) };
   }
 

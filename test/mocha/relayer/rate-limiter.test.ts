@@ -5,6 +5,7 @@ import { getAddress } from "ethers";
 import { type Redis } from "ioredis";
 import { RateLimiter, RateLimiterUnavailable, type Policy } from "../../../relayer/store/rate-limiter.js";
 import { hotPathRedis } from "../../../relayer/store/redis.js";
+import { VoucherStore } from "../../../relayer/store/voucher-store.js";
 import { startRedis, type RedisServer } from "../../../scripts/dev/redis-server.js";
 import { ROOT } from "../helpers/processes.js";
 
@@ -83,6 +84,33 @@ describe("RateLimiter (GCRA in Redis)", function () {
     const policy = { requestsPerWindow: 10, windowSeconds: 1, burst: 0 };
     expect(await limiter.take(key, policy)).to.deep.equal({ allowed: true, remaining: 0 });
     expect(await limiter.take(key, policy)).to.deep.equal({ allowed: false, retryAfterSeconds: 1 });
+  });
+
+  it("checks the limit and stores the voucher in one script: a limited call stores nothing, shares the bucket", async () => {
+    const store = new VoucherStore(redis, "mg:rl-test");
+    const subject = payer();
+    const policy = { requestsPerWindow: 5, windowSeconds: 60, burst: 1 };
+    const limit = limiter.bucket({ apiId: 1n, subject }, policy);
+    const voucher = (cumulativeAmount: bigint) => ({
+      channelId: `0x${"c".repeat(64)}`,
+      payer: subject,
+      apiId: 1n,
+      token: getAddress(`0x${"d".repeat(40)}`),
+      signer: subject,
+      cumulativeAmount,
+      signature: "0x",
+    });
+    expect(await store.accept(voucher(10n), 10n, 0n, { limit })).to.deep.equal({ accepted: true, previous: undefined });
+    // A stale voucher still spends its call (the limit is checked first), then is refused.
+    expect(await store.accept(voucher(10n), 10n, 0n, { limit })).to.deep.equal({ accepted: false, current: 10n });
+    expect(await store.accept(voucher(20n), 10n, 0n, { limit })).to.deep.equal({
+      accepted: false,
+      rateLimited: true,
+      retryAfterSeconds: 12,
+    });
+    expect(await store.latest(voucher(20n).channelId)).to.equal(10n);
+    // The standalone limiter sees the same bucket.
+    expect(await limiter.take({ apiId: 1n, subject }, policy)).to.deep.equal({ allowed: false, retryAfterSeconds: 12 });
   });
 
   it("refills at the steady rate", async () => {
