@@ -46,7 +46,7 @@ declare module "snarkjs" {
     curve: string;
   }
   export const curves: {
-    getCurveFromName(name: "bn128", singleThread?: boolean): Promise<Bn128Curve>;
+    getCurveFromName(name: "bn128", options?: { singleThread?: boolean }): Promise<Bn128Curve>;
   };
   export const powersOfTau: {
     newAccumulator(curve: Curve, power: number, fileName: string, logger?: Logger): Promise<unknown>;

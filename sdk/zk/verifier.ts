@@ -55,7 +55,9 @@ export class AccessProofVerifier {
     if (vk.protocol !== "groth16" || vk.curve !== "bn128" || vk.nPublic !== PUBLIC_SIGNAL_COUNT) {
       throw new Error(`${path}: not a Groth16 BN254 key with ${PUBLIC_SIGNAL_COUNT} public signals`);
     }
-    const curve = await snarkjs.curves.getCurveFromName("bn128");
+    // Verification runs on the calling thread; a single-threaded curve starts no worker threads
+    // (snarkjs's shared curve would keep a relayer process alive after it stops).
+    const curve = await snarkjs.curves.getCurveFromName("bn128", { singleThread: true });
     const { G1, G2 } = curve;
     const [ic0, ...ic] = vk.IC.map((p) => G1.fromObject(big(p)));
     if (ic0 === undefined) throw new Error(`${path}: no IC points`);
