@@ -17,7 +17,7 @@ export const subgraphEnvSchema = z.object({
     .url({ protocol: /^https?$/, error: "must be an http(s) JSON-RPC URL" })
     .default("http://127.0.0.1:8545"),
   MESHGATE_DEPLOYMENT: z.string().default(deploymentPath("localhost")),
-  /** Output of `npm run subgraph:build` (its subgraph.yaml, schema and WASM). */
+  /** Output of `npm run subgraph:build:local` or `subgraph:build` (subgraph.yaml, schema, WASM). */
   MESHGATE_SUBGRAPH_BUILD: z.string().default(path.join(SUBGRAPH_DIR, "build")),
   /** Where indexed state is journaled; default: .data/subgraph-<network>.jsonl in the repo. */
   MESHGATE_SUBGRAPH_JOURNAL: z.string().optional(),

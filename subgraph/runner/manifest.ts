@@ -63,7 +63,7 @@ export async function loadManifest(buildDir: string): Promise<SubgraphManifest> 
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new Error(`no built subgraph at ${file}: run npm run subgraph:build`);
+    throw new Error(`no built subgraph at ${file}: run npm run subgraph:build:local`);
   }
   const parsed = manifestSchema.safeParse(parseYaml(text));
   if (!parsed.success) throw new Error(`${file} is not a subgraph manifest: ${z.prettifyError(parsed.error)}`);

@@ -3,6 +3,8 @@
  * data-source table (data-sources.ts), the compiled contracts (artifacts/) and a deployment file:
  *   npm run subgraph:manifest                    deployments/localhost.json, zero addresses if absent
  *   npx tsx subgraph/scripts/manifest.ts --deployment deployments/default.json [--network localhost]
+ *   npx tsx subgraph/scripts/manifest.ts --template   zero addresses whatever deployment exists
+ *                                                    (the local runner binds addresses itself)
  * MESHGATE_DEPLOYMENT names the deployment file too (the CLI and the relayer read it as well).
  * `--network` overrides the deployment's network name (it must match graph-node's chain name).
  */
@@ -170,22 +172,27 @@ export function buildManifest(target: Target): { manifest: object; abis: Map<str
   return { manifest: { specVersion: SPEC_VERSION, schema: { file: "./schema.graphql" }, dataSources }, abis };
 }
 
-function parseOptions(): { deployment?: string | undefined; network?: string | undefined } {
+function parseOptions(): { deployment?: string | undefined; network?: string | undefined; template?: boolean } {
   try {
-    return parseArgs({ options: { deployment: { type: "string" }, network: { type: "string" } } }).values;
+    return parseArgs({
+      options: { deployment: { type: "string" }, network: { type: "string" }, template: { type: "boolean" } },
+    }).values;
   } catch (error) {
-    const usage = "usage: npx tsx subgraph/scripts/manifest.ts [--deployment <file>] [--network <name>]";
+    const usage = "usage: npx tsx subgraph/scripts/manifest.ts [--deployment <file> | --template] [--network <name>]";
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${usage}`, { cause: error });
   }
 }
 
 async function main(): Promise<void> {
   const values = parseOptions();
-  const chosen = values.deployment ?? (process.env.MESHGATE_DEPLOYMENT || undefined);
+  if (values.template && values.deployment !== undefined)
+    throw new Error("--template and --deployment exclude each other");
+  const chosen = values.template ? undefined : (values.deployment ?? (process.env.MESHGATE_DEPLOYMENT || undefined));
   const file = path.resolve(chosen ?? deploymentPath("localhost"));
-  // Only the default file may be absent: CI builds the subgraph without a chain.
+  // Only the default file may be absent: CI builds the subgraph without a chain. A template
+  // (the local runner's build: it binds addresses from the deployment when it starts) ignores it.
   let target: Target;
-  if (chosen === undefined && !existsSync(file)) {
+  if (values.template || (chosen === undefined && !existsSync(file))) {
     target = zeroTarget(values.network);
   } else {
     const deployment = await readDeployment(file).catch((error: unknown) => {

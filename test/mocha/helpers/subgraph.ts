@@ -17,7 +17,7 @@ export const SUBGRAPH_BUILD = path.join(ROOT, "subgraph", "build");
 
 /**
  * A Hardhat chain served over HTTP with the protocol deployed, and (once `index()` ran) the
- * local subgraph runner indexing it with the compiled mappings from `npm run subgraph:build`.
+ * local subgraph runner indexing it with the compiled mappings from `npm run subgraph:build:local`.
  * Act on the chain first (admin calls need the deployer before `handOver()`), then index.
  */
 export interface IndexedChain {
@@ -43,7 +43,7 @@ export interface IndexedChain {
 
 export async function startIndexedChain(): Promise<IndexedChain> {
   if (!existsSync(path.join(SUBGRAPH_BUILD, "subgraph.yaml"))) {
-    throw new Error(`no compiled subgraph at ${SUBGRAPH_BUILD}: run npm run subgraph:build first`);
+    throw new Error(`no compiled subgraph at ${SUBGRAPH_BUILD}: run npm run subgraph:build:local first`);
   }
   const server = await network.createServer("node", "127.0.0.1", 0);
   const { address, port } = await server.listen();
