@@ -171,9 +171,12 @@ describe("TxSender", function () {
     await provider.send("evm_setAutomine", [false]);
     const before = await nonce("latest");
     const sending = sender({ bumpAfterMs: 300 }).send("mint", mint(6n));
+    // The record is saved before each version is broadcast: wait for the replacement's log, which
+    // follows its broadcast, or the block below may be built before the node has it.
     const record = await until("a replacement", async () => {
       const r = await stored();
-      return r && r.broadcasts.length >= 2 && r;
+      const replaced = logs.some((l) => l.msg === "transaction replaced with higher fees");
+      return replaced && r && r.broadcasts.length >= 2 && r;
     });
     const versions = record.broadcasts;
     for (let i = 1; i < versions.length; i++) {
