@@ -10,6 +10,7 @@ import { type EventFragment, Interface, type InterfaceAbi } from "ethers";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { Deployment } from "../../deploy/deployments.js";
+import { eventSignature, type AbiEvent } from "../scripts/event-signature.js";
 
 const manifestSchema = z.object({
   schema: z.object({ file: z.string() }),
@@ -97,10 +98,7 @@ export async function loadManifest(buildDir: string): Promise<SubgraphManifest> 
 function eventFragment(abi: Interface, signature: string): EventFragment | undefined {
   let found: EventFragment | undefined;
   abi.forEachEvent((fragment) => {
-    const graphSignature = `${fragment.name}(${fragment.inputs
-      .map((input) => `${input.indexed ? "indexed " : ""}${input.format("sighash")}`)
-      .join(",")})`;
-    if (graphSignature === signature) found = fragment;
+    if (eventSignature(JSON.parse(fragment.format("json")) as AbiEvent) === signature) found = fragment;
   });
   return found;
 }

@@ -11,7 +11,8 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { deploymentSchema } from "../../deploy/deployments.js";
 import { DATA_SOURCES, UNINDEXED_CONTRACTS, type DataSourceSpec, type UnindexedContract } from "./data-sources.js";
-import { MANIFEST_FILE, ROOT_DIR, SUBGRAPH_DIR, eventSignature, readEvents } from "./manifest.js";
+import { eventSignature } from "./event-signature.js";
+import { MANIFEST_FILE, ROOT_DIR, SUBGRAPH_DIR, readEvents } from "./manifest.js";
 
 const manifestSchema = z.object({
   dataSources: z.array(

@@ -15,6 +15,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { deploymentPath, readDeployment, type Deployment } from "../../deploy/deployments.js";
 import { DATA_SOURCES, type ContractArtifact, type DataSourceSpec } from "./data-sources.js";
+import { eventSignature, type AbiEvent, type AbiParam } from "./event-signature.js";
 
 export const SUBGRAPH_DIR = path.resolve(import.meta.dirname, "..");
 export const ROOT_DIR = path.resolve(SUBGRAPH_DIR, "..");
@@ -24,20 +25,6 @@ const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 /** What graph-cli 0.98 scaffolds, and the mapping API of graph-ts 0.38. */
 const SPEC_VERSION = "1.3.0";
 const API_VERSION = "0.0.9";
-
-export interface AbiParam {
-  name: string;
-  type: string;
-  indexed?: boolean | undefined;
-  components?: AbiParam[] | undefined;
-}
-
-export interface AbiEvent {
-  type: "event";
-  name: string;
-  inputs: AbiParam[];
-  anonymous: boolean;
-}
 
 const abiParam: z.ZodType<AbiParam> = z.lazy(() =>
   z.object({
@@ -79,21 +66,6 @@ export function readEvents(artifact: ContractArtifact): AbiEvent[] {
     throw new Error(`${artifact.contract} overloads event(s) ${overloaded.join(", ")}: key its handlers by signature`);
   }
   return events;
-}
-
-function signatureParam(param: AbiParam, top: boolean): string {
-  const indexed = top && param.indexed === true ? "indexed " : "";
-  // Tuples (and arrays of them) spell out their components: "(uint128,uint16)[]".
-  if (param.type.startsWith("tuple")) {
-    const components = (param.components ?? []).map((c) => signatureParam(c, false)).join(",");
-    return `${indexed}(${components})${param.type.slice("tuple".length)}`;
-  }
-  return `${indexed}${param.type}`;
-}
-
-/** The signature graph-node matches a log against, e.g. `Deposited(indexed bytes32,indexed address,...)`. */
-export function eventSignature(event: AbiEvent): string {
-  return `${event.name}(${event.inputs.map((p) => signatureParam(p, true)).join(",")})`;
 }
 
 /** Where each data source reads: network, address and first block. */
