@@ -45,6 +45,8 @@ export const deploymentSchema = z.object({
     AccessGroups: deployedContract,
     AccessVerifierGroth16: deployedContract,
     AccessVerifier: deployedContract,
+    Reputation: deployedContract,
+    NodeRewards: deployedContract,
   }),
 });
 

@@ -43,6 +43,16 @@ export interface DeployParams {
   subscriptionProtocolBps: number;
   /** The slasher's share of a slashed access-group deposit, basis points (the treasury gets the rest). */
   accessSlashRewardBps: number;
+  /** Length of the protocol's epochs (reputation, rewards), seconds; fixed at deployment. */
+  epochLength: number;
+  /** Reputation scoring (Protocol DAO). */
+  scoring: { latencyTargetMicros: number; smoothingBps: number; ratingShareBps: number; minReports: number };
+  /** When a node may be reported to the Security DAO: epoch score under thresholdBps for `epochs` epochs. */
+  slashingPolicy: { thresholdBps: number; epochs: number };
+  /** MESH paid out to nodes per epoch (when funded). */
+  rewardEmissionPerEpoch: bigint;
+  /** Reputation factor of a node without a finalized score, basis points. */
+  unscoredFactorBps: number;
 }
 
 const DAY = 24 * 60 * 60;
@@ -78,5 +88,10 @@ export function defaultParams(deployer: string): DeployParams {
     discountCooldown: 7 * DAY,
     subscriptionProtocolBps: 500,
     accessSlashRewardBps: 5000,
+    epochLength: DAY,
+    scoring: { latencyTargetMicros: 250_000, smoothingBps: 3000, ratingShareBps: 2000, minReports: 1 },
+    slashingPolicy: { thresholdBps: 2000, epochs: 3 },
+    rewardEmissionPerEpoch: parseEther("100000"),
+    unscoredFactorBps: 5000,
   };
 }

@@ -11,10 +11,12 @@ import {
   DiscountStaking__factory,
   FeatureFlags__factory,
   MeshToken__factory,
+  NodeRewards__factory,
   NodeStaking__factory,
   PaymentEscrow__factory,
   PriceQuoter__factory,
   RateLimitPolicy__factory,
+  Reputation__factory,
   Subscriptions__factory,
   PoseidonT2__factory,
   PoseidonT3__factory,
@@ -27,10 +29,12 @@ import {
   type DiscountStaking,
   type FeatureFlags,
   type MeshToken,
+  type NodeRewards,
   type NodeStaking,
   type PaymentEscrow,
   type PriceQuoter,
   type RateLimitPolicy,
+  type Reputation,
   type Subscriptions,
   type UsdPriceOracle,
 } from "../types/ethers-contracts/index.js";
@@ -54,6 +58,8 @@ export interface Protocol {
   credential: DeveloperCredential;
   accessGroups: AccessGroups;
   accessVerifier: AccessVerifier;
+  reputation: Reputation;
+  rewards: NodeRewards;
 }
 
 export interface DeployResult {
@@ -147,9 +153,32 @@ export async function deployProtocol(
     params.treasury,
     params.escrowThawPeriod,
     params.revenueSplit,
+    params.epochLength,
   );
   blocks.PaymentEscrow = await deployedBlock(escrow);
   log(`PaymentEscrow  ${await escrow.getAddress()}`);
+
+  const reputation = await new Reputation__factory(signer).deploy(
+    await accessManager.getAddress(),
+    await escrow.getAddress(),
+    await staking.getAddress(),
+    params.scoring,
+    params.slashingPolicy,
+  );
+  blocks.Reputation = await deployedBlock(reputation);
+  log(`Reputation     ${await reputation.getAddress()}`);
+
+  const rewards = await new NodeRewards__factory(signer).deploy(
+    await accessManager.getAddress(),
+    await token.getAddress(),
+    await escrow.getAddress(),
+    await reputation.getAddress(),
+    await staking.getAddress(),
+    params.rewardEmissionPerEpoch,
+    params.unscoredFactorBps,
+  );
+  blocks.NodeRewards = await deployedBlock(rewards);
+  log(`NodeRewards    ${await rewards.getAddress()}`);
 
   const discounts = await new DiscountStaking__factory(signer).deploy(
     await accessManager.getAddress(),
@@ -242,6 +271,8 @@ export async function deployProtocol(
     credential,
     accessGroups,
     accessVerifier,
+    reputation,
+    rewards,
   };
   await wireRoles(protocol, params);
   log("roles wired (see docs/roles.md)");
@@ -264,6 +295,8 @@ export async function deployProtocol(
     AccessGroups: await accessGroups.getAddress(),
     AccessVerifierGroth16: await groth16.getAddress(),
     AccessVerifier: await accessVerifier.getAddress(),
+    Reputation: await reputation.getAddress(),
+    NodeRewards: await rewards.getAddress(),
   };
   const contracts = Object.fromEntries(
     (Object.keys(addresses) as ContractName[]).map((name) => [
@@ -301,6 +334,8 @@ export function managedTargets(protocol: Protocol): Record<ManagedContract, Base
     RateLimitPolicy: protocol.rateLimits,
     DeveloperCredential: protocol.credential,
     AccessGroups: protocol.accessGroups,
+    Reputation: protocol.reputation,
+    NodeRewards: protocol.rewards,
   };
 }
 
@@ -351,5 +386,7 @@ export function attachProtocol(deployment: Deployment, runner: Signer): Protocol
     credential: DeveloperCredential__factory.connect(c.DeveloperCredential.address, runner),
     accessGroups: AccessGroups__factory.connect(c.AccessGroups.address, runner),
     accessVerifier: AccessVerifier__factory.connect(c.AccessVerifier.address, runner),
+    reputation: Reputation__factory.connect(c.Reputation.address, runner),
+    rewards: NodeRewards__factory.connect(c.NodeRewards.address, runner),
   };
 }

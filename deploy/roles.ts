@@ -30,7 +30,9 @@ export type ManagedContract =
   | "FeatureFlags"
   | "RateLimitPolicy"
   | "DeveloperCredential"
-  | "AccessGroups";
+  | "AccessGroups"
+  | "Reputation"
+  | "NodeRewards";
 
 export interface RoleRule {
   readonly contract: ManagedContract;
@@ -58,15 +60,28 @@ export const ROLE_TABLE: readonly RoleRule[] = [
   { contract: "DeveloperCredential", fn: "revoke", role: "PROTOCOL" },
   { contract: "DeveloperCredential", fn: "setMinApiAge", role: "PROTOCOL" },
   { contract: "AccessGroups", fn: "setTreasury", role: "PROTOCOL" },
+  { contract: "Reputation", fn: "setScoringParams", role: "PROTOCOL" },
+  { contract: "NodeRewards", fn: "setEmission", role: "PROTOCOL" },
+  { contract: "NodeRewards", fn: "setRewardToken", role: "PROTOCOL" },
+  { contract: "NodeRewards", fn: "setUnscoredFactor", role: "PROTOCOL" },
   { contract: "ApiRegistry", fn: "delist", role: "SECURITY" },
   { contract: "RateLimitPolicy", fn: "setPolicy", role: "SECURITY" },
   { contract: "RateLimitPolicy", fn: "setApiTier", role: "SECURITY" },
   { contract: "AccessGroups", fn: "setSlashRewardBps", role: "SECURITY" },
+  { contract: "Reputation", fn: "setSlashingPolicy", role: "SECURITY" },
   { contract: "FeatureFlags", fn: "setFlag", role: "DEVELOPER" },
   // The emergency brake: the guardian (and the Security DAO) may pause at once; only a Security
   // DAO vote may unpause.
   ...(
-    ["ApiRegistry", "NodeStaking", "PaymentEscrow", "Subscriptions", "DiscountStaking", "AccessGroups"] as const
+    [
+      "ApiRegistry",
+      "NodeStaking",
+      "PaymentEscrow",
+      "Subscriptions",
+      "DiscountStaking",
+      "AccessGroups",
+      "Reputation",
+    ] as const
   ).flatMap((contract): RoleRule[] => [
     { contract, fn: "emergencyPause", role: "GUARDIAN" },
     { contract, fn: "emergencyUnpause", role: "SECURITY" },

@@ -86,10 +86,28 @@ interface IPaymentEscrow is IEarningsLedger {
     error EmptyBatch();
     error InvalidRevenueSplit(uint16 providerBps, uint16 nodeBps, uint16 protocolBps);
     error ThawPeriodOutOfRange(uint64 period, uint64 minPeriod, uint64 maxPeriod);
+    error EpochLengthOutOfRange(uint64 length, uint64 minLength, uint64 maxLength);
 
     /// @notice The id of the channel (payer -> node) for `apiId`, funded in `token`.
     function channelId(address payer, address node, uint256 apiId, address token) external pure returns (bytes32);
 
     /// @notice The EIP-712 digest a signer signs for `voucher`.
     function voucherDigest(Voucher calldata voucher) external view returns (bytes32);
+
+    /// @notice A channel's balance and the cumulative amount redeemed from it.
+    function channels(bytes32 channelId) external view returns (uint128 balance, uint128 redeemed);
+
+    /// @notice Start of epoch 0 (the deployment's timestamp); epoch n starts at
+    ///         epochGenesis + n * epochLength. Reputation and NodeRewards use the same epochs.
+    function epochGenesis() external view returns (uint64);
+
+    /// @notice Length of an epoch, seconds.
+    function epochLength() external view returns (uint64);
+
+    /// @notice The epoch of the current block.
+    function currentEpoch() external view returns (uint32);
+
+    /// @notice Value (in `token` base units) redeemed for calls `node` served, in redemptions
+    ///         made during `epoch`.
+    function servedValue(address token, address node, uint32 epoch) external view returns (uint256);
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IApiRegistry} from "../registry/IApiRegistry.sol";
 import {INodeStaking} from "../staking/INodeStaking.sol";
@@ -24,8 +25,13 @@ import {IPaymentEscrow} from "./IPaymentEscrow.sol";
 ///      and signer revocations thaw, so the node has the thawing period to redeem what it holds.
 ///      Invariant: the token balance of this contract >= liabilities[token] == sum of channel
 ///      balances + unclaimed earnings in that token.
+///      The escrow is also the protocol's epoch clock: it counts, per node and token, the value
+///      redeemed in each epoch (what NodeRewards pays rewards on). The current epoch's count
+///      shares the slot of the node's earnings, so a redemption still writes one slot per node;
+///      only the first redemption of an epoch also archives the previous epoch's count.
 contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP712 {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     /// @notice EIP-712 type of a voucher.
     bytes32 public constant VOUCHER_TYPEHASH =
@@ -41,16 +47,33 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
         uint256 provider;
         uint256 protocol;
         uint256 node;
+        uint256 paid;
     }
     /// @notice Shortest thawing period governance may set.
     uint64 public constant MIN_THAW_PERIOD = 1 hours;
     /// @notice Longest thawing period governance may set.
     uint64 public constant MAX_THAW_PERIOD = 30 days;
+    /// @notice Shortest epoch a deployment may use.
+    uint64 public constant MIN_EPOCH_LENGTH = 5 minutes;
+    /// @notice Longest epoch a deployment may use.
+    uint64 public constant MAX_EPOCH_LENGTH = 30 days;
+
+    /// @dev A node's unclaimed earnings in one token, and the value it redeemed in `epoch` (the
+    ///      latest epoch it redeemed in): one slot, written once per redemption.
+    struct NodeAccount {
+        uint128 earnings;
+        uint32 epoch;
+        uint96 served;
+    }
 
     /// @notice Node staking (only active nodes get new deposits).
     INodeStaking public immutable staking;
     /// @notice USD feeds: a USD-priced API accepts the tokens that have a feed.
     IUsdPriceOracle public immutable oracle;
+    /// @inheritdoc IPaymentEscrow
+    uint64 public immutable epochGenesis;
+    /// @inheritdoc IPaymentEscrow
+    uint64 public immutable epochLength;
 
     /// @notice The current revenue split.
     RevenueSplit public revenueSplit;
@@ -60,7 +83,8 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
     mapping(bytes32 channelId => Channel) public channels;
     mapping(bytes32 channelId => Withdrawal) public withdrawals;
     mapping(address signer => SignerInfo) public signers;
-    mapping(address token => mapping(address node => uint256)) public nodeEarnings;
+    mapping(address token => mapping(address node => NodeAccount)) private _nodeAccounts;
+    mapping(address token => mapping(address node => mapping(uint32 epoch => uint256))) private _servedArchive;
 
     /// @param authority The AccessManager.
     /// @param registry_ The ApiRegistry.
@@ -69,6 +93,7 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
     /// @param treasury_ Receiver of protocol fees.
     /// @param thawPeriod_ Initial thawing period.
     /// @param split Initial revenue split.
+    /// @param epochLength_ Length of the protocol's epochs (rewards, reputation), seconds; fixed.
     constructor(
         address authority,
         IApiRegistry registry_,
@@ -76,11 +101,17 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
         IUsdPriceOracle oracle_,
         address treasury_,
         uint64 thawPeriod_,
-        RevenueSplit memory split
+        RevenueSplit memory split,
+        uint64 epochLength_
     ) EarningsLedger(authority, registry_, treasury_) EIP712("Meshgate PaymentEscrow", "1") {
         if (address(staking_) == address(0) || address(oracle_) == address(0)) revert ZeroAddress();
+        if (epochLength_ < MIN_EPOCH_LENGTH || epochLength_ > MAX_EPOCH_LENGTH) {
+            revert EpochLengthOutOfRange(epochLength_, MIN_EPOCH_LENGTH, MAX_EPOCH_LENGTH);
+        }
         staking = staking_;
         oracle = oracle_;
+        epochGenesis = uint64(block.timestamp);
+        epochLength = epochLength_;
         _setThawPeriod(thawPeriod_);
         _setRevenueSplit(split);
     }
@@ -197,7 +228,7 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
         RevenueSplit memory s = revenueSplit;
         uint256 nodeShare = (paid * s.nodeBps) / BPS;
         uint256 protocolShare = (paid * s.protocolBps) / BPS;
-        nodeEarnings[v.token][v.node] += nodeShare;
+        _creditNode(v.token, v.node, nodeShare, paid);
         _creditApi(v.token, v.apiId, paid - nodeShare - protocolShare, protocolShare);
     }
 
@@ -209,7 +240,7 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
         if (n == 0) revert EmptyBatch();
         RevenueSplit memory s = revenueSplit;
         // Earnings of consecutive vouchers for the same API are credited with one write.
-        BatchTotals memory t = BatchTotals(vouchers[0].apiId, 0, 0, 0);
+        BatchTotals memory t = BatchTotals(vouchers[0].apiId, 0, 0, 0, 0);
         for (uint256 i = 0; i < n; ++i) {
             BatchVoucher calldata v = vouchers[i];
             _checkSigner(v.payer, node, v.apiId, token, v.cumulativeAmount, v.signature);
@@ -222,20 +253,22 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
             uint256 nodeShare = (paid * s.nodeBps) / BPS;
             uint256 protocolShare = (paid * s.protocolBps) / BPS;
             t.node += nodeShare;
+            t.paid += paid;
             t.protocol += protocolShare;
             t.provider += paid - nodeShare - protocolShare;
         }
         _creditApi(token, t.apiId, t.provider, t.protocol);
-        if (t.node != 0) nodeEarnings[token][node] += t.node;
+        if (t.paid != 0) _creditNode(token, node, t.node, t.paid);
     }
 
     // ---------------------------------------------------------------- earnings
 
     /// @notice Sends the caller (a node operator) its earnings in `token`.
     function claimNodeEarnings(address token) external nonReentrant {
-        uint256 amount = nodeEarnings[token][msg.sender];
+        NodeAccount storage account = _nodeAccounts[token][msg.sender];
+        uint256 amount = account.earnings;
         if (amount == 0) revert NothingToClaim();
-        nodeEarnings[token][msg.sender] = 0;
+        account.earnings = 0;
         liabilities[token] -= amount;
         emit NodeEarningsClaimed(msg.sender, token, amount);
         IERC20(token).safeTransfer(msg.sender, amount);
@@ -263,6 +296,22 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
     /// @inheritdoc IPaymentEscrow
     function voucherDigest(Voucher calldata v) external view returns (bytes32) {
         return _voucherDigest(v.payer, v.node, v.apiId, v.token, v.cumulativeAmount);
+    }
+
+    /// @notice Unclaimed earnings of `node` in `token`.
+    function nodeEarnings(address token, address node) external view returns (uint256) {
+        return _nodeAccounts[token][node].earnings;
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function currentEpoch() public view returns (uint32) {
+        return uint32((block.timestamp - epochGenesis) / epochLength);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function servedValue(address token, address node, uint32 epoch) external view returns (uint256) {
+        NodeAccount memory a = _nodeAccounts[token][node];
+        return a.epoch == epoch ? a.served : _servedArchive[token][node][epoch];
     }
 
     /// @notice Whether `signer` may sign vouchers for `payer` now (the payer itself always may).
@@ -314,6 +363,19 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
         channels[id] = Channel(balance - delta, cumulativeAmount);
         emit Redeemed(id, cumulativeAmount, delta);
         return delta;
+    }
+
+    /// @dev Adds a redemption to the node's earnings and to the value it served this epoch.
+    function _creditNode(address token, address node, uint256 nodeShare, uint256 paid) private {
+        NodeAccount memory a = _nodeAccounts[token][node];
+        uint32 epoch = currentEpoch();
+        if (a.epoch != epoch) {
+            if (a.served != 0) _servedArchive[token][node][a.epoch] = a.served;
+            (a.epoch, a.served) = (epoch, 0);
+        }
+        a.earnings += nodeShare.toUint128();
+        a.served += paid.toUint96();
+        _nodeAccounts[token][node] = a;
     }
 
     function _checkAcceptedToken(uint256 apiId, address token) private view {

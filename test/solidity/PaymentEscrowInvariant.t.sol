@@ -884,7 +884,8 @@ contract PaymentEscrowInvariantTest is StakingTestBase {
             oracle,
             ESCROW_TREASURY,
             2 days,
-            IPaymentEscrow.RevenueSplit(8000, 1500, 500)
+            IPaymentEscrow.RevenueSplit(8000, 1500, 500),
+            1 days
         );
         usdc = new MockERC20("USD Coin", "USDC", 6);
         dai = new MockERC20("Dai", "DAI", 18);
