@@ -106,6 +106,10 @@ for (const size of BATCHES) {
   }
   batchGas.set(size, await gas(escrow.connect(operator).redeemBatch(operator.address, usdcAddress, items)));
 }
+// The first redemption of a new epoch also archives the node's served count of the previous one.
+await networkHelpers.time.increase(Number(await escrow.epochLength()));
+const nextEpoch = await nextVoucher(payers[2]!);
+const newEpochGas = await gas(escrow.connect(operator).redeem(nextEpoch.voucher, nextEpoch.signature));
 const batch1 = batchGas.get(1)!;
 const batch100 = batchGas.get(100)!;
 const batchMarginalGas = Number(batch100 - batch1) / 99;
@@ -118,6 +122,7 @@ row("baseline: one ERC-20 transfer (pay a call on-chain)", transferGas.toString(
 row("redeem one voucher, first ever (earnings 0 -> x)", firstEverGas.toString(), "one-time per node/API/token");
 row("redeem one voucher (steady state)", redeemOneGas.toString(), "target <= 60000");
 row("redeem the next voucher of the same channel", redeemAgainGas.toString());
+row("redeem one voucher, node's first in a new epoch", newEpochGas.toString(), "once per node/token/epoch");
 for (const [size, g] of batchGas) {
   row(`redeemBatch of ${size}`, g.toString(), `${(Number(g) / size).toFixed(0)} per voucher`);
 }
@@ -131,6 +136,7 @@ console.log(
     redeemOneGas: Number(redeemOneGas),
     batchMarginalGas: Math.round(batchMarginalGas),
     redeemFirstEverGas: Number(firstEverGas),
+    redeemNewEpochGas: Number(newEpochGas),
     batchGas: Object.fromEntries([...batchGas].map(([k, v]) => [k, Number(v)])),
     baselineTransferGas: Number(transferGas),
     pushAlternativeExtraGas: Number(pushExtra),

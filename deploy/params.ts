@@ -46,7 +46,14 @@ export interface DeployParams {
   /** Length of the protocol's epochs (reputation, rewards), seconds; fixed at deployment. */
   epochLength: number;
   /** Reputation scoring (Protocol DAO). */
-  scoring: { latencyTargetMicros: number; smoothingBps: number; ratingShareBps: number; minReports: number };
+  scoring: {
+    latencyTargetMicros: number;
+    smoothingBps: number;
+    ratingShareBps: number;
+    minReports: number;
+    /** Spend behind a subject's ratings (US dollars, 18 decimals) that gives them their full share. */
+    ratingFullSpend: bigint;
+  };
   /** When a node may be reported to the Security DAO: epoch score under thresholdBps for `epochs` epochs. */
   slashingPolicy: { thresholdBps: number; epochs: number };
   /** MESH paid out to nodes per epoch (when funded). */
@@ -89,7 +96,14 @@ export function defaultParams(deployer: string): DeployParams {
     subscriptionProtocolBps: 500,
     accessSlashRewardBps: 5000,
     epochLength: DAY,
-    scoring: { latencyTargetMicros: 250_000, smoothingBps: 3000, ratingShareBps: 2000, minReports: 1 },
+    // Ratings get their full share once $100 was paid behind them.
+    scoring: {
+      latencyTargetMicros: 250_000,
+      smoothingBps: 3000,
+      ratingShareBps: 2000,
+      minReports: 1,
+      ratingFullSpend: parseEther("100"),
+    },
     slashingPolicy: { thresholdBps: 2000, epochs: 3 },
     rewardEmissionPerEpoch: parseEther("100000"),
     unscoredFactorBps: 5000,

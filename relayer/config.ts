@@ -11,6 +11,7 @@ const amount = z
   .string()
   .regex(/^\d+$/, "must be a whole number of token base units")
   .transform((v) => BigInt(v));
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
 
 /** Hardhat dev account 2: the demo node operator `npm start` registers. */
 const DEMO_OPERATOR_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
@@ -63,6 +64,62 @@ export const relayerEnvSchema = z.object({
   MESHGATE_PRICE_TTL_MS: positiveInt.default(15_000),
   MESHGATE_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   MESHGATE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  /** Validator mode: probe the other nodes, sign and submit Reputation attestations (needs a Validator node). */
+  MESHGATE_VALIDATOR: z.stringbool().default(false),
+  /** How often a validator probes every active node. */
+  MESHGATE_VALIDATOR_PROBE_MS: positiveInt.default(30_000),
+  /** A probe without a complete answer after this long counts as failed. */
+  MESHGATE_VALIDATOR_PROBE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
+  /** Latency samples kept per node (and API) per epoch: a uniform reservoir of that size. */
+  MESHGATE_VALIDATOR_SAMPLES: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** Most nodes probed and reported per epoch (an attestation's gas grows with its reports). */
+  MESHGATE_VALIDATOR_MAX_NODES: z.coerce.number().int().min(1).max(1_000).default(100),
+  /** The node endpoint a health probe calls (relayer/http/server.ts). */
+  MESHGATE_VALIDATOR_HEALTH_PATH: z
+    .string()
+    .regex(/^\/[^\s]*$/, "must be a path starting with /")
+    .default("/readyz"),
+  /** How often a validator checks whether the last epoch's attestation is due. */
+  MESHGATE_VALIDATOR_ATTEST_SCAN_MS: positiveInt.default(60_000),
+  /** Paid probes: the API called through each node (with a voucher from this operator's funded channel). */
+  MESHGATE_VALIDATOR_PROBE_API_ID: z
+    .string()
+    .regex(/^\d+$/, "must be an API id")
+    .transform((v) => BigInt(v))
+    .optional(),
+  /** Paid probes: the token of the channels they pay from. */
+  MESHGATE_VALIDATOR_PROBE_TOKEN: address.optional(),
+  /** Paid probes: the path (and query) after /{apiId}. */
+  MESHGATE_VALIDATOR_PROBE_API_PATH: z
+    .string()
+    .regex(/^\/[^\s]*$/, "must be a path starting with /")
+    .default("/"),
+  /** Paid probes are skipped while one call costs more than this (token base units). */
+  MESHGATE_VALIDATOR_PROBE_MAX_PRICE: amount.default(1_000_000n),
+  /** Reputation and reward upkeep of this node (finalize, commit, claim). */
+  MESHGATE_REWARDS_UPKEEP: z.stringbool().default(true),
+  MESHGATE_REWARDS_SCAN_MS: positiveInt.default(60_000),
+  /** How many past epochs the upkeep looks at for unclaimed rewards. */
+  MESHGATE_REWARDS_LOOKBACK_EPOCHS: z.coerce.number().int().min(1).max(64).default(8),
+});
+
+/** Cross-variable rules. */
+const checkedEnvSchema = relayerEnvSchema.superRefine((e, ctx) => {
+  if (e.MESHGATE_VALIDATOR_PROBE_API_ID !== undefined && e.MESHGATE_VALIDATOR_PROBE_TOKEN === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["MESHGATE_VALIDATOR_PROBE_TOKEN"],
+      message: "is required when MESHGATE_VALIDATOR_PROBE_API_ID is set (the token of the probe channels)",
+    });
+  }
+  if (e.MESHGATE_VALIDATOR_PROBE_TOKEN !== undefined && e.MESHGATE_VALIDATOR_PROBE_API_ID === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["MESHGATE_VALIDATOR_PROBE_API_ID"],
+      message: "is required when MESHGATE_VALIDATOR_PROBE_TOKEN is set (the API paid probes call)",
+    });
+  }
 });
 
 export type RelayerEnv = z.infer<typeof relayerEnvSchema>;
@@ -86,13 +143,28 @@ export interface RelayerConfig {
   chain: { pollMs: number; confirmations: number; priceTtlMs: number };
   shutdownGraceMs: number;
   logLevel: RelayerEnv["MESHGATE_LOG_LEVEL"];
+  validator: ValidatorConfig;
+  rewards: { enabled: boolean; scanMs: number; lookbackEpochs: number };
+}
+
+/** Validator mode (relayer/validator/). */
+export interface ValidatorConfig {
+  enabled: boolean;
+  probeMs: number;
+  probeTimeoutMs: number;
+  samples: number;
+  maxNodes: number;
+  healthPath: string;
+  attestScanMs: number;
+  /** Paid probes through each node, when configured. */
+  paidProbe: { apiId: bigint; token: string; path: string; maxPrice: bigint } | undefined;
 }
 
 export class ConfigError extends Error {}
 
 /** Reads the configuration; a bad variable throws a ConfigError naming it and the fix. */
 export function loadRelayerConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig {
-  const parsed = relayerEnvSchema.safeParse(env);
+  const parsed = checkedEnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(`bad relayer environment:\n${z.prettifyError(parsed.error)}`);
   const e = parsed.data;
   return {
@@ -126,5 +198,28 @@ export function loadRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relayer
     },
     shutdownGraceMs: e.MESHGATE_SHUTDOWN_GRACE_MS,
     logLevel: e.MESHGATE_LOG_LEVEL,
+    validator: {
+      enabled: e.MESHGATE_VALIDATOR,
+      probeMs: e.MESHGATE_VALIDATOR_PROBE_MS,
+      probeTimeoutMs: e.MESHGATE_VALIDATOR_PROBE_TIMEOUT_MS,
+      samples: e.MESHGATE_VALIDATOR_SAMPLES,
+      maxNodes: e.MESHGATE_VALIDATOR_MAX_NODES,
+      healthPath: e.MESHGATE_VALIDATOR_HEALTH_PATH,
+      attestScanMs: e.MESHGATE_VALIDATOR_ATTEST_SCAN_MS,
+      paidProbe:
+        e.MESHGATE_VALIDATOR_PROBE_API_ID !== undefined && e.MESHGATE_VALIDATOR_PROBE_TOKEN !== undefined
+          ? {
+              apiId: e.MESHGATE_VALIDATOR_PROBE_API_ID,
+              token: e.MESHGATE_VALIDATOR_PROBE_TOKEN,
+              path: e.MESHGATE_VALIDATOR_PROBE_API_PATH,
+              maxPrice: e.MESHGATE_VALIDATOR_PROBE_MAX_PRICE,
+            }
+          : undefined,
+    },
+    rewards: {
+      enabled: e.MESHGATE_REWARDS_UPKEEP,
+      scanMs: e.MESHGATE_REWARDS_SCAN_MS,
+      lookbackEpochs: e.MESHGATE_REWARDS_LOOKBACK_EPOCHS,
+    },
   };
 }

@@ -69,6 +69,41 @@ export class RelayerMetrics {
     registers: [this.registry],
   });
 
+  readonly probes = new Counter({
+    name: "meshgate_validator_probes_total",
+    help: "Probes this validator sent, by node, kind (health, paid) and outcome (ok, status, timeout, error, skipped)",
+    labelNames: ["node", "kind", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly probeLatency = new Histogram({
+    name: "meshgate_validator_probe_duration_seconds",
+    help: "Time to a probe's complete answer, by kind",
+    labelNames: ["kind"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly probedNodes = new Gauge({
+    name: "meshgate_validator_probed_nodes",
+    help: "Active nodes the last probe round covered",
+    registers: [this.registry],
+  });
+  readonly attestations = new Counter({
+    name: "meshgate_validator_attestations_total",
+    help: "Attestations this validator submitted (mined)",
+    registers: [this.registry],
+  });
+  readonly lastAttestedEpoch = new Gauge({
+    name: "meshgate_validator_last_attested_epoch",
+    help: "Latest epoch this validator's attestation is recorded on-chain for",
+    registers: [this.registry],
+  });
+  readonly reputationTxs = new Counter({
+    name: "meshgate_reputation_transactions_total",
+    help: "Reputation and reward transactions (joinValidators, attest, finalize, commit, claim) by kind and outcome",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

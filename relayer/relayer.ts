@@ -30,6 +30,8 @@ import { NullifierStore } from "./store/nullifier-store.js";
 import { RateLimiter } from "./store/rate-limiter.js";
 import { hasAppendOnlyFile, hotPathRedis, queueRedis } from "./store/redis.js";
 import { VoucherStore } from "./store/voucher-store.js";
+import { RedeemedTokens } from "./validator/redeemed-tokens.js";
+import { startReputation } from "./validator/reputation.js";
 
 const LOCAL_CHAIN_ID = 31337n;
 /** The public Hardhat key `config.ts` defaults to: only ever acceptable on a local chain. */
@@ -150,8 +152,10 @@ export async function startRelayer(
       key: `${prefix}:tx:pending`,
       bumpAfterMs: config.tx.bumpAfterMs,
       maxFeePerGasCap: config.tx.maxFeePerGas,
+      errors: [protocol.escrow.interface, protocol.reputation.interface, protocol.rewards.interface],
       log: nodeLog,
     });
+    const redeemedTokens = new RedeemedTokens(redis, prefix);
     const settler = new Settler({
       node,
       escrow: protocol.escrow,
@@ -160,9 +164,11 @@ export async function startRelayer(
       policy: config.settlement,
       metrics,
       log: nodeLog,
+      onRedeemed: (token) => redeemedTokens.add(token),
     });
+    const queuePrefix = `${config.redisPrefix}-${node.toLowerCase()}`;
     const jobs = new RelayerJobs({
-      prefix: `${config.redisPrefix}-${node.toLowerCase()}`,
+      prefix: queuePrefix,
       connection: () => queueRedis(config.redisUrl),
       settler,
       keeper: new Keeper(protocol.subscriptions),
@@ -172,9 +178,31 @@ export async function startRelayer(
       keeperIntervalMs: config.keeperIntervalMs,
       metrics,
       log: nodeLog,
+      onCall: (call, outcome) => {
+        if (call.label !== "attest" || outcome !== "mined") return;
+        metrics.attestations.inc();
+        if (call.epoch !== undefined) metrics.lastAttestedEpoch.set(call.epoch);
+      },
     });
     await jobs.start();
     cleanups.push(() => jobs.close());
+    const reputation = await startReputation({
+      config,
+      deployment,
+      protocol,
+      provider,
+      wallet,
+      redis,
+      prefix,
+      queuePrefix,
+      queueConnection: () => queueRedis(config.redisUrl),
+      tokens: redeemedTokens,
+      txs: jobs,
+      metrics,
+      log: nodeLog,
+    });
+    // Stopped before the transaction queue (cleanups run in reverse): no scan enqueues into a closed queue.
+    cleanups.push(() => reputation.stop());
     state.onUrgent = (reason) => {
       nodeLog.info({ reason }, "settling early");
       settler.markUrgent();

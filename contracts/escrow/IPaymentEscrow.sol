@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IUsdPriceOracle} from "../pricing/IUsdPriceOracle.sol";
 import {IEarningsLedger} from "./IEarningsLedger.sol";
 
 /// @title IPaymentEscrow
@@ -93,6 +94,9 @@ interface IPaymentEscrow is IEarningsLedger {
 
     /// @notice The EIP-712 digest a signer signs for `voucher`.
     function voucherDigest(Voucher calldata voucher) external view returns (bytes32);
+
+    /// @notice The USD price oracle the escrow accepts USD-priced payments with.
+    function oracle() external view returns (IUsdPriceOracle);
 
     /// @notice A channel's balance and the cumulative amount redeemed from it.
     function channels(bytes32 channelId) external view returns (uint128 balance, uint128 redeemed);

@@ -68,7 +68,8 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
 
     /// @notice Node staking (only active nodes get new deposits).
     INodeStaking public immutable staking;
-    /// @notice USD feeds: a USD-priced API accepts the tokens that have a feed.
+    /// @inheritdoc IPaymentEscrow
+    /// @dev A USD-priced API accepts the tokens that have a feed.
     IUsdPriceOracle public immutable oracle;
     /// @inheritdoc IPaymentEscrow
     uint64 public immutable epochGenesis;
@@ -374,7 +375,10 @@ contract PaymentEscrow is IPaymentEscrow, EarningsLedger, EmergencyPausable, EIP
             (a.epoch, a.served) = (epoch, 0);
         }
         a.earnings += nodeShare.toUint128();
-        a.served += paid.toUint96();
+        // Saturates rather than reverts: a counter at its cap (2^96 - 1 base units in one epoch)
+        // must never block a node from redeeming what it was promised.
+        uint256 served = a.served + paid;
+        a.served = served > type(uint96).max ? type(uint96).max : uint96(served);
         _nodeAccounts[token][node] = a;
     }
 

@@ -30,4 +30,8 @@ interface IUsdPriceOracle {
     ///         rounded up so a payer never underpays. Fails closed on a stale, zero, negative
     ///         or incomplete answer.
     function usdToToken(address token, uint256 usdAmount) external view returns (uint256);
+
+    /// @notice `amount` of `token` (base units) in USD with 18 decimals at the feed's latest
+    ///         answer, rounded down. Fails closed like `usdToToken`.
+    function tokenToUsd(address token, uint256 amount) external view returns (uint256);
 }

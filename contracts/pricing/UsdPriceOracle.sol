@@ -82,4 +82,12 @@ contract UsdPriceOracle is IUsdPriceOracle, AccessManaged {
                 Math.Rounding.Ceil
             );
     }
+
+    /// @inheritdoc IUsdPriceOracle
+    function tokenToUsd(address token, uint256 amount) external view returns (uint256) {
+        (uint256 price, uint8 feedDecimals) = latestPrice(token);
+        uint8 tokenDecimals = _feeds[token].tokenDecimals;
+        // usd = amount / 10^tokenDecimals * price / 10^feedDecimals * 1e18
+        return Math.mulDiv(amount, price * 1e18, 10 ** (uint256(feedDecimals) + tokenDecimals));
+    }
 }

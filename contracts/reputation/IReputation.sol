@@ -50,11 +50,15 @@ interface IReputation {
     /// @param smoothingBps Weight of the newest epoch in the smoothed score (EWMA), basis points.
     /// @param ratingShareBps Weight of consumer ratings in an epoch score when there are any.
     /// @param minReports Reports an epoch needs before a subject's score can be finalized.
+    /// @param ratingFullSpend Spend behind a subject's ratings (US dollars, 18 decimals) at which
+    ///        they get their full share; less spend gets a proportionally smaller share, so a
+    ///        rating bought with dust moves nothing.
     struct ScoringParams {
         uint32 latencyTargetMicros;
         uint16 smoothingBps;
         uint16 ratingShareBps;
         uint16 minReports;
+        uint128 ratingFullSpend;
     }
 
     /// @notice When a node is reported to the Security DAO (Security DAO).
@@ -117,6 +121,7 @@ interface IReputation {
     error NotValidatorNode(address account);
     error AlreadyValidator(address validator);
     error NotInValidatorSet(address account);
+    error JoinedAfterEpoch(address validator, uint32 joinedEpoch, uint32 epoch);
     error ValidatorSetFull(uint256 stake, uint256 smallestStake);
     error StillEligible(address validator);
     error InvalidSignature();
@@ -129,6 +134,7 @@ interface IReputation {
     error InvalidQos(uint256 index);
     error InvalidRating(uint8 stars);
     error NoSpend(bytes32 channelId);
+    error TokenNotRated(address token);
     error FinalizeWindowNotOpen(uint32 epoch, uint32 currentEpoch);
     error FinalizeWindowClosed(uint32 epoch, uint32 currentEpoch);
     error NotEnoughReports(uint256 reports, uint256 minReports);
@@ -143,4 +149,7 @@ interface IReputation {
 
     /// @notice The smoothed score of `node` as finalized for `epoch`, and whether it was.
     function nodeScoreAt(address node, uint32 epoch) external view returns (uint16 smoothed, bool finalized);
+
+    /// @notice Whether `node` got enough reports for `epoch` to be finalized (finalized or not).
+    function wasScorable(address node, uint32 epoch) external view returns (bool);
 }

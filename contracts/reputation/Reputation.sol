@@ -8,6 +8,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EmergencyPausable} from "../governance/EmergencyPausable.sol";
 import {IPaymentEscrow} from "../escrow/IPaymentEscrow.sol";
 import {INodeStaking} from "../staking/INodeStaking.sol";
+import {IUsdPriceOracle} from "../pricing/IUsdPriceOracle.sol";
 import {IReputation} from "./IReputation.sol";
 
 /// @title Reputation
@@ -19,7 +20,9 @@ import {IReputation} from "./IReputation.sol";
 ///         into the epoch score and an exponentially smoothed score. A node whose epoch score
 ///         stays under the Security DAO's threshold for K epochs can be reported for slashing.
 /// @dev Epochs are the escrow's (same genesis and length). Timeline of epoch e: reports during
-///      e + 1, finalization during e + 2 (NodeRewards commits during e + 3).
+///      e + 1, finalization during e + 2 (NodeRewards commits during e + 3). Only validators that
+///      were members when epoch e ended report on it, so a subject gets at most MAX_VALIDATORS
+///      reports per epoch and finalization stays bounded.
 ///      Robustness: each metric is a stake-weighted (lower) median, so a validator holding less
 ///      than half of the reporting stake cannot move an aggregate outside the range of the
 ///      other validators' reports; at most to its nearest honest neighbour.
@@ -38,17 +41,22 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     /// @notice EIP-712 type of a node report.
     bytes32 public constant NODE_REPORT_TYPEHASH =
         keccak256(
-            "NodeReport(address node,Qos qos)Qos(uint32 p50Micros,uint32 p99Micros,uint16 successBps,uint16 availabilityBps)"
+            "NodeReport(address node,Qos qos)"
+            "Qos(uint32 p50Micros,uint32 p99Micros,uint16 successBps,uint16 availabilityBps)"
         );
     /// @notice EIP-712 type of an API report.
     bytes32 public constant API_REPORT_TYPEHASH =
         keccak256(
-            "ApiReport(uint256 apiId,Qos qos)Qos(uint32 p50Micros,uint32 p99Micros,uint16 successBps,uint16 availabilityBps)"
+            "ApiReport(uint256 apiId,Qos qos)"
+            "Qos(uint32 p50Micros,uint32 p99Micros,uint16 successBps,uint16 availabilityBps)"
         );
     /// @notice EIP-712 type of an attestation.
     bytes32 public constant ATTESTATION_TYPEHASH =
         keccak256(
-            "Attestation(uint32 epoch,NodeReport[] nodes,ApiReport[] apis)ApiReport(uint256 apiId,Qos qos)NodeReport(address node,Qos qos)Qos(uint32 p50Micros,uint32 p99Micros,uint16 successBps,uint16 availabilityBps)"
+            "Attestation(uint32 epoch,NodeReport[] nodes,ApiReport[] apis)"
+            "ApiReport(uint256 apiId,Qos qos)"
+            "NodeReport(address node,Qos qos)"
+            "Qos(uint32 p50Micros,uint32 p99Micros,uint16 successBps,uint16 availabilityBps)"
         );
 
     /// @dev One validator's report on one subject, with the validator's stake when it reported.
@@ -83,6 +91,8 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     IPaymentEscrow public immutable escrow;
     /// @notice Node staking: validator eligibility and report weights.
     INodeStaking public immutable staking;
+    /// @notice The escrow's USD oracle: values what raters paid, whatever the token.
+    IUsdPriceOracle public immutable oracle;
     uint64 private immutable _epochGenesis;
     uint64 private immutable _epochLength;
 
@@ -93,6 +103,8 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
 
     address[] private _validators;
     mapping(address validator => uint256 slot) private _validatorSlot; // index + 1; 0: not a member
+    /// @notice The epoch in which each member (last) joined the set.
+    mapping(address validator => uint32 epoch) public joinedEpoch;
     mapping(uint32 epoch => mapping(address validator => bool)) public hasAttested;
     mapping(SubjectKind kind => mapping(uint256 id => mapping(uint32 epoch => StoredReport[]))) private _reports;
     mapping(SubjectKind kind => mapping(uint256 id => Score)) private _scores;
@@ -117,6 +129,7 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
         }
         escrow = escrow_;
         staking = staking_;
+        oracle = escrow_.oracle();
         _epochGenesis = escrow_.epochGenesis();
         _epochLength = escrow_.epochLength();
         _setScoringParams(scoring);
@@ -143,6 +156,7 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
             _validatorSlot[msg.sender] = index + 1;
             emit ValidatorLeft(replaced, "replaced");
         }
+        joinedEpoch[msg.sender] = _currentEpoch();
         emit ValidatorJoined(msg.sender, stake);
     }
 
@@ -170,8 +184,9 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     // ---------------------------------------------------------------- attestations
 
     /// @notice Records a validator's signed report for an epoch that has ended. Anyone may
-    ///         submit it; the signature names the validator. Accepted only during the epoch after
-    ///         the reported one, once per validator and epoch; weighted by the validator's stake.
+    ///         submit it; the signature names the validator, which must have been in the set
+    ///         since the reported epoch or earlier. Accepted only during the epoch after the
+    ///         reported one, once per validator and epoch; weighted by the validator's stake.
     function attest(Attestation calldata a, bytes calldata signature) external whenNotPaused {
         uint32 current = _currentEpoch();
         if (a.epoch >= current) revert EpochNotOver(a.epoch, current);
@@ -182,6 +197,10 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
         if (err != ECDSA.RecoverError.NoError) revert InvalidSignature();
         if (_validatorSlot[validator] == 0) revert NotInValidatorSet(validator);
         if (!_isEligible(validator)) revert NotValidatorNode(validator);
+        // Only members that were in the set when the epoch ended: at most MAX_VALIDATORS reports
+        // per subject and epoch, however validators rotate through the set during the window.
+        uint32 joined = joinedEpoch[validator];
+        if (joined > a.epoch) revert JoinedAfterEpoch(validator, joined, a.epoch);
         if (hasAttested[a.epoch][validator]) revert AlreadyAttested(validator, a.epoch);
         hasAttested[a.epoch][validator] = true;
 
@@ -204,13 +223,17 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     // ---------------------------------------------------------------- consumer ratings
 
     /// @notice Rates the node and the API of the caller's channel, 1 to 5 stars each. The rating
-    ///         weighs what the caller has paid through the channel (its redeemed total, read when
-    ///         rating); rating again replaces the previous rating of that channel.
+    ///         weighs what the caller has paid through the channel: its redeemed total in US
+    ///         dollars (18 decimals) at the token's feed price when rating. Only channels in
+    ///         tokens with a USD feed can rate, so spend in a token anyone can mint for free
+    ///         carries no weight. Rating again replaces the channel's previous rating.
     function rate(address node, uint256 apiId, address token, uint8 nodeStars, uint8 apiStars) external whenNotPaused {
         if (nodeStars == 0 || nodeStars > 5) revert InvalidRating(nodeStars);
         if (apiStars == 0 || apiStars > 5) revert InvalidRating(apiStars);
+        if (!oracle.hasFeed(token)) revert TokenNotRated(token);
         bytes32 id = escrow.channelId(msg.sender, node, apiId, token);
-        (, uint128 weight) = escrow.channels(id);
+        (, uint128 redeemed) = escrow.channels(id);
+        uint128 weight = oracle.tokenToUsd(token, redeemed).toUint128();
         if (weight == 0) revert NoSpend(id);
 
         ChannelRating memory previous = channelRatings[id];
@@ -231,7 +254,7 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     }
 
     /// @notice A subject's spend-weighted rating (basis points: 1 star = 0, 5 stars = 10,000)
-    ///         and the total spend behind it (0: not rated).
+    ///         and the total spend behind it in US dollars, 18 decimals (0: not rated).
     function ratingOf(SubjectKind kind, uint256 id) public view returns (uint16 ratingBps, uint256 weight) {
         RatingTotals memory t = _ratings[kind][id];
         if (t.weight == 0) return (0, 0);
@@ -259,6 +282,11 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     function nodeScoreAt(address node, uint32 epoch) external view returns (uint16 smoothed, bool finalized) {
         EpochScore memory s = _nodeHistory[node][epoch];
         return (s.smoothed, s.finalized);
+    }
+
+    /// @inheritdoc IReputation
+    function wasScorable(address node, uint32 epoch) external view returns (bool) {
+        return _reports[SubjectKind.Node][uint160(node)][epoch].length >= scoringParams.minReports;
     }
 
     /// @notice Reports a node whose epoch score stayed under the threshold for the policy's
@@ -407,7 +435,8 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
         }
     }
 
-    /// @dev Validator score (success x availability x latency factor), blended with the rating.
+    /// @dev Validator score (success x availability x latency factor), blended with the rating by a
+    ///      share that grows with the spend behind it, up to ratingShareBps at ratingFullSpend.
     function _epochScore(
         Qos memory q,
         ScoringParams memory p,
@@ -419,7 +448,10 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
             : (uint256(p.latencyTargetMicros) * BPS) / q.p99Micros;
         uint256 validatorScore = (uint256(q.successBps) * q.availabilityBps * latencyFactor) / (uint256(BPS) * BPS);
         if (ratingWeight == 0) return uint16(validatorScore);
-        return uint16((validatorScore * (BPS - p.ratingShareBps) + uint256(ratingBps) * p.ratingShareBps) / BPS);
+        uint256 share = ratingWeight >= p.ratingFullSpend
+            ? p.ratingShareBps
+            : (uint256(p.ratingShareBps) * ratingWeight) / p.ratingFullSpend;
+        return uint16((validatorScore * (BPS - share) + uint256(ratingBps) * share) / BPS);
     }
 
     /// @dev Stake-weighted lower median of each metric over at most MAX_VALIDATORS reports.
@@ -447,7 +479,7 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     }
 
     /// @dev The smallest value whose cumulative weight (values ascending) reaches half the total.
-    ///      With zero total weight every report counts as weight 1.
+    ///      Weights are active stakes, never 0.
     function _weightedMedian(uint256[] memory values, uint256[] memory weights) private pure returns (uint256) {
         uint256 n = values.length;
         uint256[] memory order = new uint256[](n);
@@ -456,8 +488,6 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
             order[i] = i;
             total += weights[i];
         }
-        bool unweighted = total == 0;
-        if (unweighted) total = n;
         // Insertion sort of indices by value: n <= MAX_VALIDATORS.
         for (uint256 i = 1; i < n; ++i) {
             uint256 key = order[i];
@@ -470,7 +500,7 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
         }
         uint256 cumulative = 0;
         for (uint256 i = 0; i + 1 < n; ++i) {
-            cumulative += unweighted ? 1 : weights[order[i]];
+            cumulative += weights[order[i]];
             if (cumulative * 2 >= total) return values[order[i]];
         }
         return values[order[n - 1]]; // the cumulative weight reaches the total here
@@ -487,7 +517,8 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
             p.smoothingBps > BPS ||
             p.ratingShareBps > BPS / 2 ||
             p.minReports == 0 ||
-            p.minReports > MAX_VALIDATORS
+            p.minReports > MAX_VALIDATORS ||
+            p.ratingFullSpend == 0
         ) revert InvalidScoringParams();
         scoringParams = p;
         emit ScoringParamsUpdated(p);

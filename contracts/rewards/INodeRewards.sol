@@ -49,7 +49,9 @@ interface INodeRewards {
     error AlreadyClaimed(address node, uint32 epoch);
 
     /// @notice Computes `node`'s weight for `epoch` from the value it served in `tokens` and its
-    ///         reputation, and adds it to the epoch's total (anyone; during epoch + 3).
+    ///         reputation, and adds it to the epoch's total (anyone; during epoch + 3). A node
+    ///         already committed can be committed again only with a higher weight, which replaces
+    ///         the previous one.
     function commit(address node, uint32 epoch, address[] calldata tokens) external;
 
     /// @notice Pays `node` its share of `epoch`'s pool (anyone; from epoch + 4).

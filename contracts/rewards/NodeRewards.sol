@@ -5,6 +5,7 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IPaymentEscrow} from "../escrow/IPaymentEscrow.sol";
 import {IReputation} from "../reputation/IReputation.sol";
@@ -23,6 +24,8 @@ import {INodeRewards} from "./INodeRewards.sol";
 ///      takes the remainder, so an epoch's claims sum exactly to its pool: no dust is lost or
 ///      created. A pool is set aside at the epoch's first commit from unallocated funds, so
 ///      claims never compete for the same MESH.
+///      A node that had enough reports but whose epoch went unfinalized gets factor 0: skipping
+///      finalization (to dodge a low score) never pays.
 ///      Economics: a wash-trading node pays the provider and protocol shares of what it
 ///      redeems; governance keeps the emission per point under that cost (docs/reputation.md).
 contract NodeRewards is INodeRewards, AccessManaged, ReentrancyGuardTransient {
@@ -30,6 +33,13 @@ contract NodeRewards is INodeRewards, AccessManaged, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
     uint16 private constant BPS = 10_000;
+
+    /// @dev A node's committed weight for an epoch and whether it claimed: one slot, so a
+    ///      claim rewrites it instead of setting a fresh one.
+    struct Commitment {
+        uint248 weight;
+        bool claimed;
+    }
 
     /// @notice The reward token (MESH).
     IERC20 public immutable rewardToken;
@@ -52,10 +62,7 @@ contract NodeRewards is INodeRewards, AccessManaged, ReentrancyGuardTransient {
     /// @notice Points per base unit served, per payment token (0: not counted).
     mapping(address token => uint256) public pointsPerUnit;
     mapping(uint32 epoch => EpochPool) private _pools;
-    /// @notice Committed weight per epoch and node.
-    mapping(uint32 epoch => mapping(address node => uint256)) public weightOf;
-    /// @notice Whether a node claimed an epoch.
-    mapping(uint32 epoch => mapping(address node => bool)) public claimed;
+    mapping(uint32 epoch => mapping(address node => Commitment)) private _commitments;
 
     /// @param authority The AccessManager.
     /// @param rewardToken_ MESH.
@@ -104,7 +111,7 @@ contract NodeRewards is INodeRewards, AccessManaged, ReentrancyGuardTransient {
         if (current < uint256(epoch) + 3) revert CommitWindowNotOpen(epoch, current);
         if (current > uint256(epoch) + 3) revert CommitWindowClosed(epoch, current);
         if (!staking.isActive(node)) revert NodeNotActive(node);
-        if (weightOf[epoch][node] != 0) revert AlreadyCommitted(node, epoch);
+        uint256 previous = _commitments[epoch][node].weight;
 
         uint256 points = 0;
         for (uint256 i = 0; i < tokens.length; ++i) {
@@ -113,10 +120,12 @@ contract NodeRewards is INodeRewards, AccessManaged, ReentrancyGuardTransient {
             if (perUnit == 0) revert NotRewardToken(tokens[i]);
             points += escrow.servedValue(tokens[i], node, epoch) * perUnit;
         }
-        (uint16 score, bool scored) = reputation.nodeScoreAt(node, epoch);
-        uint16 factor = scored ? score : unscoredFactorBps;
+        uint16 factor = _factor(node, epoch);
         uint256 weight = points * factor;
         if (weight == 0) revert NothingToCommit(node, epoch);
+        // A commit may only raise a node's weight, so nobody can pin it low by committing first
+        // with a subset of its tokens: the node (or anyone) commits again with all of them.
+        if (weight <= previous) revert AlreadyCommitted(node, epoch);
 
         EpochPool storage p = _pools[epoch];
         if (!p.allocated) {
@@ -127,8 +136,8 @@ contract NodeRewards is INodeRewards, AccessManaged, ReentrancyGuardTransient {
             reserved += pool;
             emit EpochPoolAllocated(epoch, pool);
         }
-        p.totalWeight += weight;
-        weightOf[epoch][node] = weight;
+        p.totalWeight = p.totalWeight - previous + weight;
+        _commitments[epoch][node] = Commitment(weight.toUint248(), false);
         emit RewardCommitted(epoch, node, points, factor, weight);
     }
 
@@ -136,22 +145,33 @@ contract NodeRewards is INodeRewards, AccessManaged, ReentrancyGuardTransient {
     function claim(address node, uint32 epoch) external nonReentrant {
         uint32 current = _currentEpoch();
         if (current < uint256(epoch) + 4) revert ClaimNotOpen(epoch, current);
-        uint256 weight = weightOf[epoch][node];
+        Commitment storage c = _commitments[epoch][node];
+        uint256 weight = c.weight;
         if (weight == 0) revert NothingToClaim(node, epoch);
-        if (claimed[epoch][node]) revert AlreadyClaimed(node, epoch);
+        if (c.claimed) revert AlreadyClaimed(node, epoch);
 
         EpochPool storage p = _pools[epoch];
         uint256 claimedWeight = p.claimedWeight + weight;
         // The last claim takes what is left, so the epoch's claims sum exactly to its pool.
         uint256 amount = claimedWeight == p.totalWeight
             ? p.pool - p.paid
-            : (uint256(p.pool) * weight) / p.totalWeight;
-        claimed[epoch][node] = true;
+            : Math.mulDiv(p.pool, weight, p.totalWeight);
+        c.claimed = true;
         p.claimedWeight = claimedWeight;
         p.paid += amount.toUint128();
         reserved -= amount;
         emit RewardClaimed(epoch, node, amount);
         if (amount != 0) rewardToken.safeTransfer(node, amount);
+    }
+
+    /// @notice The weight `node` committed for `epoch` (0: none).
+    function weightOf(uint32 epoch, address node) external view returns (uint256) {
+        return _commitments[epoch][node].weight;
+    }
+
+    /// @notice Whether `node` claimed its reward for `epoch`.
+    function claimed(uint32 epoch, address node) external view returns (bool) {
+        return _commitments[epoch][node].claimed;
     }
 
     /// @notice An epoch's pool and its progress.
@@ -193,6 +213,15 @@ contract NodeRewards is INodeRewards, AccessManaged, ReentrancyGuardTransient {
 
     function _currentEpoch() private view returns (uint32) {
         return uint32((block.timestamp - _epochGenesis) / _epochLength);
+    }
+
+    /// @dev The node's smoothed score finalized for the epoch. Without one: the unscored factor
+    ///      if validators did not report enough on it, else 0, so a node that could have been
+    ///      scored never gains by its epoch going unfinalized (its own relayer finalizes it).
+    function _factor(address node, uint32 epoch) private view returns (uint16) {
+        (uint16 score, bool scored) = reputation.nodeScoreAt(node, epoch);
+        if (scored) return score;
+        return reputation.wasScorable(node, epoch) ? 0 : unscoredFactorBps;
     }
 
     function _setEmission(uint256 perEpoch) private {

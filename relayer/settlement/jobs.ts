@@ -2,7 +2,8 @@
  * The relayer's BullMQ jobs. Two queues on the shared Redis:
  * - `<prefix>-schedule`: repeatable scans (settlement every MESHGATE_SETTLE_SCAN_MS, keeper
  *   every MESHGATE_KEEPER_INTERVAL_MS) that decide what to send;
- * - `<prefix>-tx`: the transactions themselves (redeem batches, upkeeps), with a global
+ * - `<prefix>-tx`: the transactions themselves (redeem batches, upkeeps, and the reputation
+ *   jobs' calls: attestations, finalizations, reward commits and claims), with a global
  *   concurrency of 1 across every process of this node, so one nonce manager sends them all.
  * A job that fails (RPC down, reverted) is retried with exponential backoff; whatever it did
  * not finish stays in Redis (vouchers, the pending transaction) for the next attempt.
@@ -12,11 +13,16 @@ import { keccak256 } from "ethers";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log.js";
 import type { RelayerMetrics } from "../metrics.js";
+import type { TxCall, TxQueue } from "../validator/tx-call.js";
 import type { Keeper } from "./keeper.js";
 import type { Settler } from "./settler.js";
-import type { TxSender } from "./tx-sender.js";
+import { TxReverted, TxWouldRevert, type TxSender } from "./tx-sender.js";
 
-type TxJob = { kind: "redeem"; token: string } | { kind: "upkeep"; performData: string };
+type CallJob = { kind: "call" } & TxCall;
+type TxJob = { kind: "redeem"; token: string } | { kind: "upkeep"; performData: string } | CallJob;
+
+/** How a queued contract call ended: mined, mined but reverted, or not sent (it would revert). */
+export type CallOutcome = "mined" | "reverted" | "skipped";
 
 export interface JobsOptions {
   prefix: string;
@@ -29,11 +35,13 @@ export interface JobsOptions {
   keeperIntervalMs: number;
   metrics: RelayerMetrics;
   log: Logger;
+  /** Told how each queued contract call (TxCall) ended. */
+  onCall?: (call: TxCall, outcome: CallOutcome) => void;
 }
 
 const TX_ATTEMPTS = 8;
 
-export class RelayerJobs {
+export class RelayerJobs implements TxQueue {
   private readonly schedule: Queue;
   private readonly tx: Queue<TxJob>;
   private readonly workers: Worker[] = [];
@@ -85,6 +93,21 @@ export class RelayerJobs {
     await this.schedule.add("settle-scan", {}, { removeOnComplete: true, removeOnFail: true });
   }
 
+  /** Queues a contract call; one waiting job per `call.jobId` (a duplicate is ignored while it waits). */
+  async enqueue(call: TxCall): Promise<void> {
+    await this.tx.add(
+      call.label,
+      { kind: "call", ...call },
+      {
+        jobId: call.jobId,
+        attempts: 3,
+        backoff: { type: "exponential", delay: 1_000 },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
+  }
+
   /** Jobs per queue and state, for /metrics. */
   async depth(): Promise<void> {
     for (const queue of [this.schedule, this.tx]) {
@@ -131,6 +154,8 @@ export class RelayerJobs {
     const data = job.data;
     if (data.kind === "redeem") {
       await this.opts.settler.redeem(data.token);
+    } else if (data.kind === "call") {
+      await this.runCall(data);
     } else if (this.opts.keeper) {
       const receipt = await this.opts.sender.send("performUpkeep", {
         to: this.opts.to.subscriptions,
@@ -138,6 +163,31 @@ export class RelayerJobs {
       });
       this.opts.log.info({ tx: receipt.hash }, "upkeep performed");
     }
+  }
+
+  /**
+   * Sends a queued call. A call that would revert now (state moved since its scan: another node
+   * finalized first, the window closed) or that was mined and reverted is final, not retried.
+   */
+  private async runCall(data: CallJob): Promise<void> {
+    const { kind: _kind, ...call } = data;
+    const log = this.opts.log.child({ call: call.label, epoch: call.epoch });
+    let outcome: CallOutcome;
+    try {
+      const receipt = await this.opts.sender.send(call.label, { to: call.to, data: call.data });
+      log.info({ tx: receipt.hash }, "reputation transaction mined");
+      outcome = "mined";
+    } catch (error) {
+      if (error instanceof TxWouldRevert) {
+        log.info({ reason: error.reason }, "reputation transaction would revert; not sent");
+        outcome = "skipped";
+      } else if (error instanceof TxReverted) {
+        log.warn({ tx: error.hash }, "reputation transaction reverted");
+        outcome = "reverted";
+      } else throw error;
+    }
+    this.opts.metrics.reputationTxs.inc({ kind: call.label, outcome });
+    this.opts.onCall?.(call, outcome);
   }
 
   /** Stops taking jobs; waits for the active ones to finish (their state is in Redis anyway). */

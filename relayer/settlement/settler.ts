@@ -20,6 +20,13 @@ export interface SettlementPolicy {
 
 /** How many unsettled channels one scan looks at (oldest first). */
 const SCAN_WINDOW = 1_000;
+/**
+ * The first redemption of a node in an epoch also archives its previous epoch's served value
+ * (a fresh storage slot, ~22k gas). An estimate made in the last block of an epoch does not see
+ * that write while the transaction may land in the next epoch: without this margin a small
+ * batch then runs out of gas.
+ */
+const EPOCH_ROLLOVER_GAS = 25_000n;
 
 export class Settler {
   private urgent = false;
@@ -33,6 +40,8 @@ export class Settler {
       policy: SettlementPolicy;
       metrics: RelayerMetrics;
       log: Logger;
+      /** Told of every token about to be redeemed in (reward commits count value per token). */
+      onRedeemed?: (token: string) => Promise<void>;
     },
   ) {}
 
@@ -76,6 +85,8 @@ export class Settler {
       else pending.push(v);
     }
     if (pending.length === 0) return 0;
+    // Before sending: a retry after a failure finds nothing pending and would not get here.
+    await this.opts.onRedeemed?.(token);
     // Vouchers of one API adjacent: the escrow credits each API's earnings once per run.
     pending.sort((a, b) => (a.apiId < b.apiId ? -1 : a.apiId > b.apiId ? 1 : 0));
 
@@ -85,6 +96,7 @@ export class Settler {
       try {
         receipt = await this.opts.sender.send("redeemBatch", {
           to: await escrow.getAddress(),
+          gasMargin: EPOCH_ROLLOVER_GAS,
           data: escrow.interface.encodeFunctionData("redeemBatch", [
             this.opts.node,
             token,

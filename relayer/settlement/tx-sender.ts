@@ -17,11 +17,13 @@ import { type Redis } from "ioredis";
 import { z } from "zod";
 import type { Logger } from "../log.js";
 
-/** What to send: a contract call without value. Without `gasLimit` the gas is estimated (+20%). */
+/** What to send: a contract call without value. Without `gasLimit` the gas is estimated (+20%, + `gasMargin`). */
 export interface TxRequest {
   to: string;
   data: string;
   gasLimit?: bigint;
+  /** Gas added to the estimate for state the estimate cannot see (e.g. a write that starts with the next block). */
+  gasMargin?: bigint;
 }
 
 const decimal = z.string().regex(/^\d+$/);
@@ -202,13 +204,15 @@ export class TxSender {
     let gasLimit = tx.gasLimit;
     if (gasLimit === undefined) {
       try {
-        gasLimit = await this.provider.estimateGas({ from, to: tx.to, data: tx.data });
+        // Uncached: ethers shares an identical request made within 250 ms, so a second send of the
+        // same call right after the first was mined would get the first's estimate and revert.
+        gasLimit = BigInt(await this.provider.send("eth_estimateGas", [{ from, to: tx.to, data: tx.data }]));
       } catch (error) {
         if (!isError(error, "CALL_EXCEPTION")) throw error;
         const data = error.data ?? undefined;
         throw new TxWouldRevert(label, this.decodeRevert(error.revert, data), data, error);
       }
-      gasLimit += (gasLimit * GAS_HEADROOM_PERCENT) / 100n;
+      gasLimit += (gasLimit * GAS_HEADROOM_PERCENT) / 100n + (tx.gasMargin ?? 0n);
     }
     const [network, nonce, fees] = await Promise.all([
       this.provider.getNetwork(),

@@ -35,6 +35,14 @@ export function positiveInt(value: string, what: string, max = Number.MAX_SAFE_I
   return Number(value);
 }
 
+/** An epoch number (0 is the escrow's first epoch), as the contracts take it (uint32). */
+export function epoch(value: string, what = "--epoch"): number {
+  if (!/^\d+$/.test(value) || Number(value) > 2 ** 32 - 1) {
+    throw new UsageError(`${what} must be an epoch number, a whole number from 0 (got "${value}")`);
+  }
+  return Number(value);
+}
+
 export function apiId(value: string | undefined): bigint {
   if (value === undefined) throw new UsageError("missing API id: pass it as the first argument, e.g. `api show 1`");
   if (!/^\d+$/.test(value) || BigInt(value) === 0n) {

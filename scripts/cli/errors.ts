@@ -7,10 +7,12 @@ import {
   FeatureFlags__factory,
   MeshGovernor__factory,
   MeshToken__factory,
+  NodeRewards__factory,
   NodeStaking__factory,
   PaymentEscrow__factory,
   PriceQuoter__factory,
   RateLimitPolicy__factory,
+  Reputation__factory,
   Subscriptions__factory,
   TimelockController__factory,
   UsdPriceOracle__factory,
@@ -49,6 +51,8 @@ const errorFragments = [
   DeveloperCredential__factory.abi,
   MeshGovernor__factory.abi,
   TimelockController__factory.abi,
+  Reputation__factory.abi,
+  NodeRewards__factory.abi,
 ]
   .flat()
   .filter((fragment) => fragment.type === "error")
@@ -61,6 +65,8 @@ type Hint = (args: ErrorDescription["args"]) => string;
 
 const mesh = (v: unknown) => `${formatEther(v as bigint)} MESH`;
 const isoDate = (v: unknown) => new Date(Number(v) * 1000).toISOString();
+/** Epoch `v` + `n`: the epoch a window of epoch `v` opens in. */
+const epochPlus = (v: unknown, n: number) => Number(v) + n;
 /** Votes: MESH amounts (18 decimals) or a count of developer credentials. */
 const votes = (v: unknown) => ((v as bigint) >= 10n ** 12n ? `${formatEther(v as bigint)} votes` : `${v} votes`);
 
@@ -117,10 +123,13 @@ const HINTS: Record<string, Hint> = {
     `${a[0]} is already being revoked (effective ${new Date(Number(a[1]) * 1000).toISOString()})`,
   InvalidSignerProof: (a) => `the consent signature is not by ${a[0]}: pass that key with --signer-key`,
   ProofExpired: () => "the consent signature expired: sign a new one",
-  InvalidSignature: () => "the voucher signature is malformed or not canonical: sign it again",
+  InvalidSignature: () => "the signature (voucher or attestation) is malformed or not canonical: sign it again",
   NothingToRedeem: () => "this voucher is not above what the channel already paid: nothing to redeem",
   EmptyBatch: () => "the voucher file holds no vouchers",
-  NothingToClaim: () => "nothing to claim yet",
+  NothingToClaim: (a) =>
+    a.length === 2
+      ? `${a[0]} committed no reward weight for epoch ${a[1]}: commit during epoch ${epochPlus(a[1], 3)} (rewards commit --epoch ${a[1]})`
+      : "nothing to claim yet",
   NoFeed: (a) => `token ${a[0]} has no USD feed: use another token or ask governance to add a feed`,
   StalePrice: (a) => `the USD feed for ${a[0]} is stale: try again once it updates`,
   InvalidPrice: (a) => `the USD feed for ${a[0]} answered ${a[1]}: payments in it are paused`,
@@ -171,6 +180,55 @@ const HINTS: Record<string, Hint> = {
   AlreadyHoldsCredential: (a) => `${a[0]} already holds a developer credential`,
   InvalidRevenueSplit: (a) => `the shares ${a[0]} + ${a[1]} + ${a[2]} bps must add up to 10000`,
   NothingToSlash: (a) => `${a[0]} has no stake left to slash`,
+  // Reputation: validators, attestations, ratings, scores.
+  NotValidatorNode: (a) =>
+    `${a[0]} is not an active validator node: register a validator node first: node register --type validator --region <code> --url <url> --capacity <rps> --stake <MESH>`,
+  AlreadyValidator: (a) => `${a[0]} is already in the validator set (reputation validator list)`,
+  NotInValidatorSet: (a) => `${a[0]} is not in the validator set: join it first (reputation validator join)`,
+  ValidatorSetFull: (a) =>
+    `the validator set is full: your stake ${mesh(a[0])} must exceed the smallest member's ${mesh(a[1])} (node topup)`,
+  StillEligible: (a) => `${a[0]} is still an active validator node: only it may leave (reputation validator leave)`,
+  EpochNotOver: (a) => `epoch ${a[0]} is not over (now epoch ${a[1]}): attest during epoch ${epochPlus(a[0], 1)}`,
+  ReportTooLate: (a) =>
+    `reports for epoch ${a[0]} were accepted during epoch ${epochPlus(a[0], 1)} only (now epoch ${a[1]}): report epoch ${epochPlus(a[1], -1)} instead`,
+  JoinedAfterEpoch: (a) =>
+    `${a[0]} joined the validator set in epoch ${a[1]}, after epoch ${a[2]}: it reports on epochs from ${a[1]} on`,
+  AlreadyAttested: (a) => `${a[0]} already attested for epoch ${a[1]}: one report per validator and epoch`,
+  EmptyAttestation: () => "the attestation reports on no node and no API",
+  SubjectsNotAscending: (a) =>
+    `report #${a[0]} is out of order: nodes by address and APIs by id, strictly ascending (canonicalAttestation)`,
+  SelfReport: (a) => `${a[0]} reports on itself: leave its own node out of the attestation`,
+  InvalidQos: (a) => `report #${a[0]} has an impossible Qos: bps over 10000 or p50 above p99`,
+  InvalidRating: (a) => `stars must be 1 to 5 (got ${a[0]})`,
+  NoSpend: (a) => `pay for calls through this channel first: only redeemed spend can rate (channel ${a[0]})`,
+  TokenNotRated: (a) =>
+    `only channels paid in a token with a USD feed can rate: ${a[0]} has none (the Protocol DAO sets feeds)`,
+  FinalizeWindowNotOpen: (a) =>
+    `epoch ${a[0]} is finalized during epoch ${epochPlus(a[0], 2)} (now epoch ${a[1]}): try again then`,
+  FinalizeWindowClosed: (a) =>
+    `epoch ${a[0]} could be finalized during epoch ${epochPlus(a[0], 2)} only (now epoch ${a[1]}): it stays unscored`,
+  NotEnoughReports: (a) => `${a[0]} validator report(s) for this epoch; finalizing needs at least ${a[1]}`,
+  EpochAlreadyFinalized: (a) => `already finalized up to epoch ${a[1]}: epoch ${a[0]} cannot be finalized again`,
+  NotReportable: (a) =>
+    `${a[0]} has ${a[1]} low epoch(s) in a row; a slashing report needs ${a[2]} (reputation show node ${a[0]})`,
+  InvalidScoringParams: () =>
+    "scoring needs a latency target > 0, smoothing 1-10000 bps, rating share <= 5000 bps, 1-32 reports and a rating full spend > 0",
+  InvalidSlashingPolicy: () => "a slashing policy needs a threshold <= 10000 bps and at least 1 epoch",
+  // NodeRewards: epoch pools, commits and claims.
+  CommitWindowNotOpen: (a) =>
+    `epoch ${a[0]}'s commit window opens in epoch ${epochPlus(a[0], 3)} (now epoch ${a[1]}): commit then`,
+  CommitWindowClosed: (a) =>
+    `epoch ${a[0]}'s commit window closed at the end of epoch ${epochPlus(a[0], 3)} (now epoch ${a[1]}): it earns nothing now`,
+  ClaimNotOpen: (a) =>
+    `epoch ${a[0]}'s rewards are claimable from epoch ${epochPlus(a[0], 4)} (now epoch ${a[1]}): claim then`,
+  TokensNotAscending: (a) => `token #${a[0]} is out of order: tokens strictly ascending, each once`,
+  NotRewardToken: (a) => `${a[0]} earns no rewards (no points per unit): leave it out of --tokens`,
+  AlreadyCommitted: (a) =>
+    `${a[0]} already committed for epoch ${a[1]}: claim from epoch ${epochPlus(a[1], 4)} (rewards claim --epoch ${a[1]})`,
+  NothingToCommit: (a) =>
+    `${a[0]} served nothing in these reward tokens during epoch ${a[1]} (or its reputation factor is 0): no weight to commit`,
+  AlreadyClaimed: (a) => `${a[0]} already claimed its reward for epoch ${a[1]}`,
+  InvalidFactor: (a) => `a factor of ${a[0]} bps is above 10000`,
 };
 
 function statusName(value: unknown): string {

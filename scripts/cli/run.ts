@@ -6,6 +6,8 @@ import { discountCommands } from "./commands/discount.js";
 import { earningsCommands } from "./commands/earnings.js";
 import { govCommands } from "./commands/gov.js";
 import { nodeCommands } from "./commands/node.js";
+import { reputationCommands } from "./commands/reputation.js";
+import { rewardsCommands } from "./commands/rewards.js";
 import { signerCommands } from "./commands/signer.js";
 import { subscriptionCommands } from "./commands/subscription.js";
 import { voucherCommands } from "./commands/voucher.js";
@@ -24,6 +26,8 @@ const GROUPS: Record<string, Record<string, Command>> = {
   earnings: earningsCommands,
   subscription: subscriptionCommands,
   discount: discountCommands,
+  reputation: reputationCommands,
+  rewards: rewardsCommands,
   gov: govCommands,
   dev: devCommands,
 };
@@ -52,6 +56,15 @@ export const USAGE = `meshgate <group> <command> [args] [--options]
   subscription deposit|withdraw --token <erc20> --amount <x>   (prepaid balance for renewals)
   subscription show --api <id> [--payer <addr>] | subscription renew <subscription id>
   discount stake <MESH> | discount unstake <MESH> | discount withdraw | discount show [account]
+  reputation validator join|leave|list      (join: an active validator node; list: members and stakes)
+  reputation rate --node <addr> --api <id> --token <erc20> --node-stars <1-5> --api-stars <1-5>
+                                            (rates a channel you paid through, weighted by its spend)
+  reputation show node <addr> | reputation show api <id>
+  reputation finalize (--node <addr> | --api <id>) --epoch <n>   (during epoch n + 2)
+  reputation report-slash <node>            (after the slashing policy's run of low epochs)
+  rewards status [--epoch <n>] [--node <addr>]   (default: the epoch in its commit window; your node)
+  rewards commit --epoch <n> --tokens <erc20,erc20> [--node <addr>]   (during epoch n + 3)
+  rewards claim --epoch <n> [--node <addr>]  (from epoch n + 4) | rewards fund <MESH>
   gov delegate [--to <address>] [--dao protocol|security]   (developer credentials are self-delegated)
   gov propose --dao protocol|security|developer --description "<text>" with --file <proposal.json> or shorthands:
                --set-fee <bps> | --set-min-stake <type>=<MESH> | --transfer <MESH|ETH|token>:<to>:<amount>
@@ -106,6 +119,10 @@ const OPTION_NAMES = [
   "flag",
   "support",
   "reason",
+  "node-stars",
+  "api-stars",
+  "epoch",
+  "tokens",
 ] as const;
 const FLAG_NAMES = ["usd", "staker-discount", "no-staker-discount", "help"] as const;
 

@@ -27,8 +27,9 @@ export async function deployDevStablecoin(protocol: Protocol, deployer: Signer, 
 }
 
 /**
- * Lists the demo API (priced in USD: $0.001 per call, $5 per 30 days) from `provider`, and
- * registers an edge node for `operator` staked with MESH sent from `treasury`.
+ * Lists the demo API (priced in USD: $0.001 per call, $5 per 30 days) from `provider`,
+ * registers an edge node for `operator` staked with MESH sent from `treasury`, and sets up node
+ * rewards for the dev stablecoin (`treasury` must still hold the PROTOCOL role and the MESH).
  */
 export async function seedDemo(
   protocol: Protocol,
@@ -74,5 +75,13 @@ export async function seedDemo(
   const coin = DevStablecoin__factory.connect(stablecoin, accounts.payer);
   await (await coin.approve(await protocol.escrow.getAddress(), deposit)).wait();
   await (await protocol.escrow.connect(accounts.payer).deposit(operator, apiId, stablecoin, deposit)).wait();
+
+  // Node rewards: value served in dUSDC counts (1e12 points per base unit: 18-decimal dollars),
+  // and the treasury funds ten epochs of the emission.
+  const { rewards } = protocol;
+  await (await rewards.connect(accounts.treasury).setRewardToken(stablecoin, 10n ** 12n)).wait();
+  const funding = (await rewards.emissionPerEpoch()) * 10n;
+  await (await token.connect(accounts.treasury).approve(await rewards.getAddress(), funding)).wait();
+  await (await rewards.connect(accounts.treasury).fund(funding)).wait();
   return { apiId, provider, operator, stablecoin, payer };
 }

@@ -24,6 +24,8 @@ export type IndexedContract =
   | "DeveloperCredential"
   | "AccessGroups"
   | "AccessVerifier"
+  | "Reputation"
+  | "NodeRewards"
   | `${DaoName}Governor`;
 
 /** A compiled contract: its ABI is artifacts/<source>/<contract>.json. */
@@ -346,6 +348,64 @@ export const DATA_SOURCES: readonly DataSourceSpec[] = [
     mapping: "src/mappings/access-verifier.ts",
     entities: ["AccessConsumption"],
     handlers: handle(["AccessConsumed"]),
+    ignored: {},
+  },
+  {
+    name: "Reputation",
+    section: "contracts",
+    artifact: { contract: "Reputation", source: "contracts/reputation/Reputation.sol" },
+    mapping: "src/mappings/reputation.ts",
+    entities: [
+      "Validator",
+      "Attestation",
+      "Rating",
+      "NodeScore",
+      "ApiScore",
+      "SlashingReport",
+      "Node",
+      "Api",
+      "Protocol",
+      "Contract",
+    ],
+    handlers: handle([
+      "ValidatorJoined",
+      "ValidatorLeft",
+      "Attested",
+      "Rated",
+      "NodeScored",
+      "ApiScored",
+      "NodeReportedForSlashing",
+      "ScoringParamsUpdated",
+      "SlashingPolicyUpdated",
+      ...PAUSABLE,
+    ]),
+    ignored: { EIP712DomainChanged: EIP712_DOMAIN },
+  },
+  {
+    name: "NodeRewards",
+    section: "contracts",
+    artifact: { contract: "NodeRewards", source: "contracts/rewards/NodeRewards.sol" },
+    mapping: "src/mappings/rewards.ts",
+    entities: [
+      "RewardEpoch",
+      "RewardCommitment",
+      "RewardsFunding",
+      "RewardToken",
+      "PaymentToken",
+      "Node",
+      "Protocol",
+      "Contract",
+    ],
+    handlers: handle([
+      "Funded",
+      "EmissionUpdated",
+      "RewardTokenUpdated",
+      "UnscoredFactorUpdated",
+      "EpochPoolAllocated",
+      "RewardCommitted",
+      "RewardClaimed",
+      "AuthorityUpdated",
+    ]),
     ignored: {},
   },
   governor("Protocol"),

@@ -20,6 +20,7 @@ import { Api } from "../../generated/schema";
 import { setAuthority, setPaused, setTreasury } from "../shared/contracts";
 import { getProtocol } from "../shared/protocol";
 import { apiStatusName, getProvider, loadApi } from "../shared/registry";
+import { initApiReputation } from "../shared/reputation";
 
 const CONTRACT = "ApiRegistry";
 const MODEL_PAY_PER_CALL = 1;
@@ -66,6 +67,7 @@ export function handleApiRegistered(event: ApiRegistered): void {
   api.protocolRevenue = zero;
   api.channelCount = 0;
   api.subscriptionCount = 0;
+  initApiReputation(api);
   api.createdAt = event.block.timestamp;
   api.createdAtBlock = event.block.number;
   api.updatedAt = event.block.timestamp;

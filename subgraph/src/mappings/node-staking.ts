@@ -21,6 +21,7 @@ import { setAuthority, setPaused, setTreasury } from "../shared/contracts";
 import { changeDelegate, setVotes } from "../shared/governance";
 import { eventId } from "../shared/ids";
 import { getProtocol } from "../shared/protocol";
+import { initNodeReputation } from "../shared/reputation";
 
 const CONTRACT = "NodeStaking";
 /** Staked MESH is the Security DAO's votes source. */
@@ -79,6 +80,8 @@ export function handleNodeRegistered(event: NodeRegistered): void {
     node.redemptionCount = 0;
     node.earned = zero;
     node.earningsClaimed = zero;
+    node.rewardsClaimed = zero;
+    initNodeReputation(node);
     protocol.nodeCount = protocol.nodeCount + 1;
   }
   // A re-registration (after exiting) keeps any unbonding funds; Staked sets the stake next.

@@ -49,5 +49,19 @@ export function getProtocol(): Protocol {
   protocol.maxPeriod = zero;
   protocol.maxMetadataLength = 0;
   protocol.listingFee = zero;
+  protocol.validatorCount = 0;
+  protocol.scoreLatencyTargetMicros = zero;
+  protocol.scoreSmoothingBps = 0;
+  protocol.scoreRatingShareBps = 0;
+  protocol.scoreMinReports = 0;
+  protocol.scoreRatingFullSpend = zero;
+  protocol.slashingThresholdBps = 0;
+  protocol.slashingEpochs = 0;
+  protocol.rewardEmissionPerEpoch = zero;
+  protocol.rewardUnscoredFactorBps = 0;
+  protocol.rewardsFunded = zero;
+  protocol.rewardsAllocated = zero;
+  protocol.rewardsPaid = zero;
+  protocol.rewardsReserved = zero;
   return protocol;
 }

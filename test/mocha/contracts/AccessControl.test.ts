@@ -15,6 +15,7 @@ const PAUSABLE: readonly ManagedContract[] = [
   "Subscriptions",
   "DiscountStaking",
   "AccessGroups",
+  "Reputation",
 ];
 
 /** Valid arguments for every privileged function, in this file's fixture. */
@@ -152,6 +153,23 @@ const OPEN_FUNCTIONS: Record<ManagedContract, string[]> = {
     "transferFrom",
     "safeTransferFrom", // safeTransferFrom(address,address,uint256)
     "safeTransferFrom", // safeTransferFrom(address,address,uint256,bytes)
+  ],
+  Reputation: [
+    "joinValidators", // active Validator nodes only
+    "leaveValidators", // members only
+    "removeValidator", // only members no longer eligible
+    "attest", // signed by a member of the validator set
+    "rate", // payers of a channel with spend only
+    "finalizeNode", // during epoch + 2 only
+    "finalizeApi",
+    "reportForSlashing", // only nodes past the slashing policy's low streak
+    "setAuthority",
+  ],
+  NodeRewards: [
+    "fund", // the caller's own MESH
+    "commit", // during epoch + 3, from the node's served value and reputation
+    "claim", // pays the node, never the caller
+    "setAuthority",
   ],
 };
 

@@ -8,7 +8,7 @@ import {
   type Voucher,
 } from "../../../sdk/vouchers.js";
 import { PaymentEscrow__factory, type PaymentEscrow } from "../../../types/ethers-contracts/index.js";
-import { apiInput, ethers, MODEL_SUBSCRIPTION, networkHelpers } from "../helpers/fixture.js";
+import { apiInput, DAY, ethers, MODEL_SUBSCRIPTION, networkHelpers } from "../helpers/fixture.js";
 import { nextTimestamp } from "../helpers/staking.js";
 import {
   BPS,
@@ -35,6 +35,10 @@ import {
 
 /** An explicit gas limit skips estimation, so a failing call is really mined at the set timestamp. */
 const GAS = { gasLimit: 2_000_000 };
+/** Epoch bounds of the escrow's clock, and the deploy default (deploy/params.ts). */
+const MIN_EPOCH = 5n * 60n;
+const MAX_EPOCH = 30n * BigInt(DAY);
+const EPOCH = BigInt(DAY);
 const [HOT, HOT2] = HOT_KEYS as [(typeof HOT_KEYS)[0], (typeof HOT_KEYS)[0]];
 
 interface Split {
@@ -119,6 +123,12 @@ describe("PaymentEscrow", () => {
       expect(d.chainId).to.equal(fx.chainId);
       expect(d.verifyingContract).to.equal(fx.escrowAddress);
       expect(await escrow.liabilities(fx.usdcAddress)).to.equal(0n);
+      expect(await escrow.MIN_EPOCH_LENGTH()).to.equal(MIN_EPOCH);
+      expect(await escrow.MAX_EPOCH_LENGTH()).to.equal(MAX_EPOCH);
+      expect(await escrow.epochLength()).to.equal(EPOCH);
+      // Epoch 0 starts at the escrow's deployment block.
+      const block = await ethers.provider.getBlock(fx.deployment.contracts.PaymentEscrow.blockNumber);
+      expect(await escrow.epochGenesis()).to.equal(BigInt(block!.timestamp));
     });
 
     it("constructor emits the initial parameters", async () => {
@@ -131,6 +141,7 @@ describe("PaymentEscrow", () => {
         fx.outsider.address,
         MIN_THAW,
         split,
+        MIN_EPOCH,
       );
       const tx = fresh.deploymentTransaction()!;
       await expect(tx).to.emit(fresh, "TreasuryUpdated").withArgs(fx.outsider.address);
@@ -138,6 +149,33 @@ describe("PaymentEscrow", () => {
       await expect(tx).to.emit(fresh, "RevenueSplitUpdated").withArgs(7000, 2000, 1000);
       expect(await fresh.thawPeriod()).to.equal(MIN_THAW);
       expect(await fresh.treasury()).to.equal(fx.outsider.address);
+      // The epoch clock starts at the deployment's block, with the given length.
+      const block = await ethers.provider.getBlock((await tx.wait())!.blockNumber);
+      expect(await fresh.epochGenesis()).to.equal(BigInt(block!.timestamp));
+      expect(await fresh.epochLength()).to.equal(MIN_EPOCH);
+      expect(await fresh.currentEpoch()).to.equal(0n);
+    });
+
+    it("constructor takes an epoch length in [5 minutes, 30 days] (EpochLengthOutOfRange)", async () => {
+      const factory = new PaymentEscrow__factory(fx.deployer);
+      const args = [
+        await fx.accessManager.getAddress(),
+        await fx.registry.getAddress(),
+        await fx.staking.getAddress(),
+        await fx.oracle.getAddress(),
+        fx.deployer.address,
+        THAW,
+        SPLIT,
+      ] as const;
+      for (const length of [0n, 1n, MIN_EPOCH - 1n, MAX_EPOCH + 1n, (1n << 64n) - 1n]) {
+        await expect(factory.deploy(...args, length), `length ${length}`)
+          .to.be.revertedWithCustomError(factory, "EpochLengthOutOfRange")
+          .withArgs(length, MIN_EPOCH, MAX_EPOCH);
+      }
+      for (const length of [MIN_EPOCH, MAX_EPOCH]) {
+        const ok = await factory.deploy(...args, length);
+        expect(await ok.epochLength(), `length ${length}`).to.equal(length);
+      }
     });
 
     it("constructor rejects zero addresses, itself as treasury, a bad thaw period or split", async () => {
@@ -151,17 +189,17 @@ describe("PaymentEscrow", () => {
       for (let i = 0; i < args.length; i++) {
         const a = [...args] as [string, string, string, string, string];
         a[i] = ZeroAddress;
-        await expect(factory.deploy(...a, THAW, SPLIT)).to.be.revertedWithCustomError(factory, "ZeroAddress");
+        await expect(factory.deploy(...a, THAW, SPLIT, EPOCH)).to.be.revertedWithCustomError(factory, "ZeroAddress");
       }
       const nonce = await ethers.provider.getTransactionCount(fx.deployer.address, "pending");
       const self = getCreateAddress({ from: fx.deployer.address, nonce });
-      await expect(factory.deploy(am, reg, stk, orc, self, THAW, SPLIT))
+      await expect(factory.deploy(am, reg, stk, orc, self, THAW, SPLIT, EPOCH))
         .to.be.revertedWithCustomError(factory, "InvalidTreasury")
         .withArgs(self);
-      await expect(factory.deploy(...args, MIN_THAW - 1n, SPLIT))
+      await expect(factory.deploy(...args, MIN_THAW - 1n, SPLIT, EPOCH))
         .to.be.revertedWithCustomError(factory, "ThawPeriodOutOfRange")
         .withArgs(MIN_THAW - 1n, MIN_THAW, MAX_THAW);
-      await expect(factory.deploy(...args, THAW, { providerBps: 8000, nodeBps: 1500, protocolBps: 499 }))
+      await expect(factory.deploy(...args, THAW, { providerBps: 8000, nodeBps: 1500, protocolBps: 499 }, EPOCH))
         .to.be.revertedWithCustomError(factory, "InvalidRevenueSplit")
         .withArgs(8000, 1500, 499);
     });
@@ -883,6 +921,7 @@ describe("PaymentEscrow", () => {
           fx.deployer.address,
           THAW,
           SPLIT,
+          EPOCH,
         );
         const otherDomain = escrowDomain(fx.chainId, await other.getAddress());
         // Signed by the payer's own key: valid on the other escrow (which has no funds for it)...
@@ -1525,6 +1564,216 @@ describe("PaymentEscrow", () => {
       const left = USDC(200) - 12_345n - 54_321n;
       expect(await escrow.liabilities(fx.usdcAddress)).to.equal(left);
       expect(await fx.usdc.balanceOf(fx.escrowAddress)).to.equal(left);
+    });
+  });
+
+  // -------------------------------------------------------------------- epoch clock
+
+  describe("epoch clock", () => {
+    let genesis: bigint;
+
+    beforeEach(async () => {
+      genesis = await escrow.epochGenesis();
+      for (const p of [fx.payer, fx.payer2, fx.payer3]) {
+        await fund(USDC(1000), { payer: p.address });
+        await fund(USDC(1000), { payer: p.address, apiId: fx.apiToken2 });
+      }
+    });
+
+    /** Mines a block at `offset` seconds into epoch `e`. */
+    async function toEpoch(e: number, offset = 0n) {
+      await networkHelpers.time.increaseTo(genesis + BigInt(e) * EPOCH + offset);
+    }
+
+    /** The signing payer of a voucher (each payer signs its own vouchers here). */
+    const payerOf = (v: Voucher) => [fx.payer, fx.payer2, fx.payer3].find((p) => p.address === v.payer)!;
+
+    /** Redeems a voucher alone, signed by its payer. */
+    async function redeemOne(cumulativeAmount: bigint, over: Partial<Voucher> = {}) {
+      const v = voucherFor(fx, cumulativeAmount, over);
+      return escrow.redeem(v, await sign(fx, payerOf(v), v));
+    }
+
+    /** Redeems vouchers of the operator in USDC as one batch, each signed by its payer. */
+    async function redeemMany(items: [Partial<Voucher>, bigint][]) {
+      const batch: BatchVoucher[] = [];
+      for (const [over, cumulativeAmount] of items) {
+        const v = voucherFor(fx, cumulativeAmount, over);
+        batch.push(bv(v, await sign(fx, payerOf(v), v)));
+      }
+      return escrow.redeemBatch(fx.operator.address, fx.usdcAddress, batch);
+    }
+
+    const served = (epoch: number, node = fx.operator.address, token = fx.usdcAddress) =>
+      escrow.servedValue(token, node, epoch);
+
+    async function servedAll(epochs: number[], node?: string, token?: string) {
+      const out: bigint[] = [];
+      for (const e of epochs) out.push(await served(e, node, token));
+      return out;
+    }
+
+    it("currentEpoch counts epochLength-second epochs from the genesis", async () => {
+      expect(await escrow.currentEpoch()).to.equal(0n);
+      for (const [t, e] of [
+        [EPOCH - 1n, 0n],
+        [EPOCH, 1n],
+        [2n * EPOCH - 1n, 1n],
+        [2n * EPOCH, 2n],
+        [1000n * EPOCH + 12_345n, 1000n],
+      ] as const) {
+        await networkHelpers.time.increaseTo(genesis + t);
+        expect(await escrow.currentEpoch(), `at genesis + ${t}`).to.equal(e);
+      }
+    });
+
+    it("servedValue counts what single redemptions paid in the epoch, whatever the node's share", async () => {
+      expect(await servedAll([0, 1])).to.deep.equal([0n, 0n]);
+      await redeemOne(100n);
+      expect(await served(0)).to.equal(100n);
+      await redeemOne(250n);
+      expect(await served(0)).to.equal(250n); // 100 + 150: the increases, not the cumulative amounts
+      await redeemOne(40n, { payer: fx.payer2.address, apiId: fx.apiToken2 });
+      expect(await served(0)).to.equal(290n);
+      // The node's earnings are its share; served value is the whole payment.
+      expect(await escrow.nodeEarnings(fx.usdcAddress, fx.operator.address)).to.equal(
+        shares(100n).node + shares(150n).node + shares(40n).node,
+      );
+      // A refused redemption counts nothing.
+      await expect(redeemOne(250n)).to.be.revertedWithCustomError(escrow, "NothingToRedeem");
+      expect(await served(0)).to.equal(290n);
+      // Only this node, this token, this epoch.
+      expect(await served(0, fx.operator2.address)).to.equal(0n);
+      expect(await served(0, fx.operator.address, fx.daiAddress)).to.equal(0n);
+      expect(await servedAll([1, 2, 2 ** 32 - 1])).to.deep.equal([0n, 0n, 0n]);
+    });
+
+    it("redeemBatch adds the batch's payments; skipped vouchers count nothing", async () => {
+      await redeemOne(100n);
+      await redeemMany([
+        [{}, 100n], // already redeemed: skipped
+        [{ payer: fx.payer2.address }, 200n],
+        [{ payer: fx.payer3.address, apiId: fx.apiToken2 }, 300n],
+        [{ payer: fx.payer3.address, apiId: fx.apiToken2 }, 301n],
+      ]);
+      expect(await served(0)).to.equal(100n + 200n + 301n);
+      // A batch of nothing but stale vouchers changes nothing.
+      await redeemMany([
+        [{}, 100n],
+        [{ payer: fx.payer2.address }, 150n],
+      ]);
+      expect(await served(0)).to.equal(601n);
+      // Single and batched redemptions add up in the same epoch.
+      await redeemOne(150n);
+      await redeemMany([[{ payer: fx.payer2.address }, 207n]]);
+      expect(await served(0)).to.equal(601n + 50n + 7n);
+      expect(await served(0, fx.operator2.address)).to.equal(0n);
+    });
+
+    it("an epoch's count is archived at the node's first redemption of a later epoch and stays readable", async () => {
+      await redeemOne(100n); // epoch 0
+      await toEpoch(2);
+      expect(await servedAll([0, 1, 2])).to.deep.equal([100n, 0n, 0n]);
+      await redeemMany([
+        [{ payer: fx.payer2.address }, 200n],
+        [{ payer: fx.payer3.address, apiId: fx.apiToken2 }, 300n],
+      ]); // epoch 2, archives epoch 0
+      expect(await servedAll([0, 1, 2])).to.deep.equal([100n, 0n, 500n]);
+      await redeemOne(107n); // epoch 2 again: no archive, adds up
+      expect(await servedAll([0, 1, 2])).to.deep.equal([100n, 0n, 507n]);
+      await toEpoch(3, 5n);
+      await redeemOne(118n); // epoch 3, archives epoch 2
+      expect(await servedAll([0, 1, 2, 3, 4])).to.deep.equal([100n, 0n, 507n, 11n, 0n]);
+      await toEpoch(6);
+      await redeemMany([[{ payer: fx.payer2.address }, 233n]]); // epoch 6, archives epoch 3
+      expect(await servedAll([0, 1, 2, 3, 4, 5, 6, 7])).to.deep.equal([100n, 0n, 507n, 11n, 0n, 0n, 33n, 0n]);
+    });
+
+    it("the last second of an epoch counts in it, the next second in the next epoch", async () => {
+      await networkHelpers.time.setNextBlockTimestamp(genesis + 4n * EPOCH - 1n);
+      await redeemOne(10n);
+      await networkHelpers.time.setNextBlockTimestamp(genesis + 4n * EPOCH);
+      await redeemMany([[{}, 30n]]);
+      expect(await servedAll([3, 4, 5])).to.deep.equal([10n, 20n, 0n]);
+    });
+
+    it("served values are per node and per token: one account rolling over leaves the others", async () => {
+      await fund(parseEther("10"), { apiId: fx.apiUsd, token: fx.daiAddress });
+      await fund(USDC(10), { node: fx.operator2.address });
+      await redeemOne(100n);
+      await redeemOne(parseEther("1"), { apiId: fx.apiUsd, token: fx.daiAddress });
+      await redeemOne(70n, { node: fx.operator2.address });
+      await toEpoch(1);
+      await redeemOne(105n); // rolls operator's USDC account only
+      expect(await servedAll([0, 1])).to.deep.equal([100n, 5n]);
+      expect(await servedAll([0, 1], fx.operator.address, fx.daiAddress)).to.deep.equal([parseEther("1"), 0n]);
+      expect(await servedAll([0, 1], fx.operator2.address)).to.deep.equal([70n, 0n]);
+      await redeemOne(parseEther("3"), { apiId: fx.apiUsd, token: fx.daiAddress });
+      expect(await servedAll([0, 1], fx.operator.address, fx.daiAddress)).to.deep.equal([
+        parseEther("1"),
+        parseEther("2"),
+      ]);
+    });
+
+    it("nodeEarnings keeps its meaning: the node's unclaimed shares, across epochs", async () => {
+      let expected = 0n;
+      let cumulative = 0n;
+      for (const [epoch, paid] of [
+        [0, 12_345n],
+        [0, 7n],
+        [1, 9_999n],
+        [3, 10_001n],
+        [3, 1n],
+      ] as const) {
+        if ((await escrow.currentEpoch()) < BigInt(epoch)) await toEpoch(epoch);
+        cumulative += paid;
+        await redeemOne(cumulative);
+        expected += shares(paid).node;
+        expect(await escrow.nodeEarnings(fx.usdcAddress, fx.operator.address)).to.equal(expected);
+      }
+      expect(await servedAll([0, 1, 2, 3])).to.deep.equal([12_352n, 9_999n, 0n, 10_002n]);
+      // With no node share the node earns nothing, yet served value still counts the payment.
+      await escrow.connect(fx.deployer).setRevenueSplit({ providerBps: 9500, nodeBps: 0, protocolBps: 500 });
+      await redeemOne(cumulative + 1000n);
+      expect(await escrow.nodeEarnings(fx.usdcAddress, fx.operator.address)).to.equal(expected);
+      expect(await served(3)).to.equal(11_002n);
+      expect(await escrow.nodeEarnings(fx.usdcAddress, fx.operator2.address)).to.equal(0n);
+    });
+
+    it("claimNodeEarnings pays the earnings and keeps the served counters", async () => {
+      await redeemOne(1000n);
+      await toEpoch(1);
+      await redeemOne(1500n);
+      const earned = shares(1000n).node + shares(500n).node;
+      const tx = escrow.connect(fx.operator).claimNodeEarnings(fx.usdcAddress);
+      await expect(tx).to.emit(escrow, "NodeEarningsClaimed").withArgs(fx.operator.address, fx.usdcAddress, earned);
+      await expect(tx).to.changeTokenBalances(ethers, fx.usdc, [fx.operator], [earned]);
+      expect(await escrow.nodeEarnings(fx.usdcAddress, fx.operator.address)).to.equal(0n);
+      expect(await servedAll([0, 1])).to.deep.equal([1000n, 500n]);
+      // Later redemptions in the same epoch add to the counter; earnings start again from 0.
+      await redeemOne(1600n);
+      expect(await served(1)).to.equal(600n);
+      expect(await escrow.nodeEarnings(fx.usdcAddress, fx.operator.address)).to.equal(shares(100n).node);
+      await escrow.connect(fx.operator).claimNodeEarnings(fx.usdcAddress);
+      await toEpoch(2);
+      await redeemOne(1601n); // archives epoch 1 after the claims
+      expect(await servedAll([0, 1, 2])).to.deep.equal([1000n, 600n, 1n]);
+      expect(await escrow.nodeEarnings(fx.usdcAddress, fx.operator.address)).to.equal(0n); // 15% of 1 rounds to 0
+    });
+
+    it("a node's value served in one token and epoch saturates at 2^96 - 1 and never blocks redemption", async () => {
+      // Channels hold uint128 amounts, but the per-epoch counter shares the node's slot as a uint96:
+      // 7.9e28 base units (79 billion tokens of 18 decimals) per node, token and epoch.
+      const max96 = (1n << 96n) - 1n;
+      await fx.usdc.mint(fx.payer.address, max96 + 3n);
+      await fund(max96 + 3n - USDC(1000));
+      await redeemOne(max96 + 1n);
+      expect(await served(0)).to.equal(max96);
+      await redeemOne(max96 + 2n);
+      expect(await served(0)).to.equal(max96);
+      await toEpoch(1);
+      await redeemOne(max96 + 3n);
+      expect(await servedAll([0, 1])).to.deep.equal([max96, 1n]);
     });
   });
 

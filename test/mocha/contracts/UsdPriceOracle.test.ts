@@ -169,6 +169,21 @@ describe("UsdPriceOracle", () => {
       expect(await f.oracle.usdToToken(usdc, 0n)).to.equal(0n);
     });
 
+    it("tokenToUsd: token amounts in 18-decimal USD, rounded down; fails closed like usdToToken", async () => {
+      await setFeed(usdc, f.feed8);
+      expect(await f.oracle.tokenToUsd(usdc, 1_500_000n)).to.equal(parseEther("1.5"));
+      expect(await f.oracle.tokenToUsd(usdc, 1n)).to.equal(10n ** 12n);
+      expect(await f.oracle.tokenToUsd(usdc, 0n)).to.equal(0n);
+      await f.feed8.setAnswer(99_985_000n);
+      // 1,000,000 x 99,985,000 x 10^18 / 10^14 = 0.99985 dollars
+      expect(await f.oracle.tokenToUsd(usdc, 1_000_000n)).to.equal(parseEther("0.99985"));
+      expect(await f.oracle.tokenToUsd(usdc, 3n)).to.equal(2_999_550_000_000n);
+      await f.feed8.setAnswer(0n);
+      await expect(f.oracle.tokenToUsd(usdc, 1n)).to.be.revertedWithCustomError(f.oracle, "InvalidPrice");
+      const noFeed = f.rest[0]!.address;
+      await expect(f.oracle.tokenToUsd(noFeed, 1n)).to.be.revertedWithCustomError(f.oracle, "NoFeed").withArgs(noFeed);
+    });
+
     it("6-decimal token, 8-decimal feed off the peg ($0.99985)", async () => {
       await setFeed(usdc, f.feed8);
       await f.feed8.setAnswer(99_985_000n);

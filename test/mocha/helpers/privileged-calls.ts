@@ -78,6 +78,24 @@ export function privilegedCallArgs(s: PrivilegedCallState, rule: RoleRule): unkn
       return [1, { requestsPerWindow: 100, windowSeconds: 60, burst: 10 }];
     case "RateLimitPolicy.setApiTier":
       return [s.apiId, 0]; // tier 0 always has a policy (set by the constructor)
+    case "Reputation.setScoringParams":
+      return [
+        {
+          latencyTargetMicros: 200_000,
+          smoothingBps: 5000,
+          ratingShareBps: 1000,
+          minReports: 2,
+          ratingFullSpend: 10n ** 6n,
+        },
+      ];
+    case "Reputation.setSlashingPolicy":
+      return [{ thresholdBps: 3000, epochs: 2 }];
+    case "NodeRewards.setEmission":
+      return [parseEther("5000")];
+    case "NodeRewards.setRewardToken":
+      return [s.tokenWithoutFeed, 10n ** 12n]; // any token: 1e12 points per base unit (6 decimals to 18)
+    case "NodeRewards.setUnscoredFactor":
+      return [2500];
     case "FeatureFlags.setFlag":
       return [id("streaming-responses"), true, 2500];
     default:

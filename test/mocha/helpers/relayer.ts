@@ -4,6 +4,7 @@ import path from "node:path";
 import { JsonRpcProvider, NonceManager, parseUnits, Wallet, type Signer } from "ethers";
 import { network } from "hardhat";
 import { writeDeployment, type Deployment } from "../../../deploy/deployments.js";
+import type { DeployParams } from "../../../deploy/params.js";
 import { deployProtocol, type Protocol } from "../../../deploy/protocol.js";
 import { devAccount } from "../../../scripts/cli/env.js";
 import { startDemoApi } from "../../../scripts/demo/demo-api.js";
@@ -47,7 +48,9 @@ export interface TestNetwork {
   stop(): Promise<void>;
 }
 
-export async function startTestNetwork(opts: { appendfsync?: "always" | "everysec" } = {}): Promise<TestNetwork> {
+export async function startTestNetwork(
+  opts: { appendfsync?: "always" | "everysec"; params?: Partial<DeployParams> } = {},
+): Promise<TestNetwork> {
   const port = await freePort();
   const server = await network.createServer("node", "127.0.0.1", port);
   const { address, port: rpcPort } = await server.listen();
@@ -65,7 +68,10 @@ export async function startTestNetwork(opts: { appendfsync?: "always" | "everyse
   const demo = await startDemoApi(0);
   demo.server.prependListener("request", () => calls++);
 
-  const { protocol, deployment } = await deployProtocol(deployer, { network: "relayer-test" });
+  const { protocol, deployment } = await deployProtocol(deployer, {
+    network: "relayer-test",
+    ...(opts.params ? { params: opts.params } : {}),
+  });
   const operatorSigner = new NonceManager(operator);
   const seed = await seedDemo(
     protocol,
@@ -75,7 +81,7 @@ export async function startTestNetwork(opts: { appendfsync?: "always" | "everyse
   const dir = await mkdtemp(path.join(tmpdir(), "meshgate-relayer-"));
   const deploymentFile = path.join(dir, "deployment.json");
   await writeDeployment(deployment, deploymentFile);
-  const redis = await startRedis(opts);
+  const redis = await startRedis({ appendfsync: opts.appendfsync });
 
   const relayers: Relayer[] = [];
   const env = (overrides: Record<string, string> = {}): Record<string, string> => ({

@@ -328,6 +328,21 @@ describe("TxSender", function () {
       expect(await stored()).to.equal(null);
     });
 
+    it("the same call sent again right after it was mined is estimated afresh, not from ethers' 250 ms cache", async () => {
+      await sender().send("mint", mint(5n));
+      const all: TxRequest = {
+        to: tokenAddress,
+        data: token.interface.encodeFunctionData("transfer", [tokenAddress, await token.balanceOf(wallet.address)]),
+      };
+      const s = sender();
+      await s.send("transfer", all);
+      const before = await nonce("latest");
+      // Within 250 ms of the first estimate: a shared (cached) estimate would let it go out and revert.
+      const error = await s.send("transfer", all).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(TxWouldRevert);
+      expect(await nonce("latest")).to.equal(before);
+    });
+
     it("a mined transaction that reverts throws TxReverted with its hash; its nonce is spent once", async () => {
       const before = await nonce("latest");
       // A given gas limit skips estimation, so the revert happens on chain.

@@ -70,7 +70,10 @@ export async function advance(chain: IndexedChain, seconds: number | bigint): Pr
 
 /** Moves the clock so that the next block is at or after `timestamp`. */
 export async function advanceTo(chain: IndexedChain, timestamp: bigint): Promise<void> {
-  const now = BigInt((await chain.provider.getBlock("latest"))!.timestamp);
+  // A raw request: ethers caches getBlock("latest") for 250 ms, which would overshoot when two
+  // moves follow each other quickly.
+  const head = (await chain.provider.send("eth_getBlockByNumber", ["latest", false])) as { timestamp: string };
+  const now = BigInt(head.timestamp);
   if (timestamp > now) await advance(chain, timestamp - now);
 }
 

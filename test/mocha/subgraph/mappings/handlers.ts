@@ -22,6 +22,8 @@ export const OWNERS = {
   governance: ["ProtocolGovernor", "SecurityGovernor", "DeveloperGovernor"],
   "token-and-credential": ["MeshToken", "DeveloperCredential"],
   "policy-flags-oracle-roles": ["AccessManager", "UsdPriceOracle", "FeatureFlags", "RateLimitPolicy"],
+  reputation: ["Reputation"],
+  rewards: ["NodeRewards"],
 } as const satisfies Record<string, readonly IndexedContract[]>;
 
 export type MappingTest = keyof typeof OWNERS;
