@@ -5,10 +5,11 @@
  * run: a plain ERC-20 transfer, what paying each call on-chain would cost at minimum.
  * Last line: {"redeemOneGas", "batchMarginalGas", ...}; batchMarginalGas = (batch100 - batch1) / 99.
  */
-import { encodeBytes32String, id, parseEther, parseUnits, Wallet, type ContractTransactionResponse } from "ethers";
+import { encodeBytes32String, parseEther, parseUnits, Wallet, type ContractTransactionResponse } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { network } from "hardhat";
 import { deployProtocol } from "../deploy/protocol.js";
+import { listBenchApi } from "./listing.js";
 import { escrowDomain, signSignerAuthorization, signVoucher } from "../sdk/vouchers.js";
 import { MockERC20__factory } from "../types/ethers-contracts/index.js";
 
@@ -31,22 +32,7 @@ async function gas(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
   return (await (await tx).wait())!.gasUsed;
 }
 
-await registry.connect(provider).register({
-  metadataUri: "ipfs://bench",
-  metadataHash: id("bench"),
-  upstreamUrl: "https://bench.example",
-  category: encodeBytes32String("bench"),
-  tags: [],
-  pricing: {
-    unit: 0,
-    paymentToken: usdcAddress,
-    models: 1,
-    stakerDiscount: false,
-    period: 0,
-    pricePerCall: parseUnits("0.001", 6),
-    pricePerPeriod: 0,
-  },
-});
+await listBenchApi(registry, provider, usdcAddress, parseUnits("0.001", 6));
 await token.connect(deployer).transfer(operator.address, parseEther("5000"));
 await token.connect(operator).approve(await staking.getAddress(), parseEther("5000"));
 await staking.connect(operator).registerNode(0, encodeBytes32String("eu"), "https://n", 100, parseEther("5000"));

@@ -11,7 +11,6 @@
  */
 import {
   encodeBytes32String,
-  id,
   parseEther,
   parseUnits,
   Wallet,
@@ -21,6 +20,7 @@ import {
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { network } from "hardhat";
 import { deployProtocol } from "../deploy/protocol.js";
+import { listBenchApi } from "./listing.js";
 import { escrowDomain, signVoucher } from "../sdk/vouchers.js";
 import { MockERC20__factory } from "../types/ethers-contracts/index.js";
 import {
@@ -57,22 +57,7 @@ async function toEpoch(epoch: number) {
   await networkHelpers.time.increaseTo(genesis + epoch * epochLength + 60);
 }
 
-await registry.connect(provider).register({
-  metadataUri: "ipfs://bench",
-  metadataHash: id("bench"),
-  upstreamUrl: "https://bench.example",
-  category: encodeBytes32String("bench"),
-  tags: [],
-  pricing: {
-    unit: 0,
-    paymentToken: usdcAddress,
-    models: 1,
-    stakerDiscount: false,
-    period: 0,
-    pricePerCall: parseUnits("0.001", 6),
-    pricePerPeriod: 0,
-  },
-});
+await listBenchApi(registry, provider, usdcAddress, parseUnits("0.001", 6));
 
 /** A funded wallet with a registered node of `nodeType` and `stake` MESH. */
 async function newNode(nodeType: number, stake: bigint): Promise<HDNodeWallet> {

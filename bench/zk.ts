@@ -18,6 +18,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { network } from "hardhat";
 import * as snarkjs from "snarkjs";
 import { deployProtocol } from "../deploy/protocol.js";
+import { listBenchApi } from "./listing.js";
 import { ACCESS_ARTIFACTS } from "../sdk/zk/artifacts.js";
 import { GroupSync } from "../sdk/zk/group-sync.js";
 import { createIdentity, type Identity } from "../sdk/zk/identity.js";
@@ -52,23 +53,7 @@ const { ethers } = await network.create();
 const [deployer, provider, ...accounts] = (await ethers.getSigners()) as HardhatEthersSigner[];
 const { protocol, deployment } = await deployProtocol(deployer!, { network: "bench" });
 const { registry, token, accessGroups, accessVerifier } = protocol;
-await registry.connect(provider!).register({
-  metadataUri: "ipfs://bench",
-  metadataHash: ethers.id("bench"),
-  upstreamUrl: "https://bench.example",
-  category: ethers.encodeBytes32String("bench"),
-  tags: [],
-  pricing: {
-    unit: 0,
-    paymentToken: await token.getAddress(),
-    models: 1,
-    stakerDiscount: false,
-    period: 0,
-    pricePerCall: 1n,
-    pricePerPeriod: 0n,
-  },
-});
-const apiId = await registry.apiCount();
+const apiId = await listBenchApi(registry, provider!, await token.getAddress(), 1n);
 await accessGroups.connect(provider!).createGroup(apiId, await token.getAddress(), {
   deposit: parseEther("10"),
   epochLength: 3600,

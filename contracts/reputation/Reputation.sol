@@ -59,13 +59,19 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
             "Qos(uint32 p50Micros,uint32 p99Micros,uint16 successBps,uint16 availabilityBps)"
         );
 
-    /// @dev One validator's report on one subject, with the validator's stake when it reported.
-    struct StoredReport {
-        uint32 p50Micros;
-        uint32 p99Micros;
-        uint16 successBps;
-        uint16 availabilityBps;
-        uint96 weight;
+    /// @dev A stored report is 128 bits: this presence bit | p50 (32) | p99 (32) | success (16) |
+    ///      availability (16). The reports of attesters 2k and 2k + 1 on a subject share one slot,
+    ///      so every other report updates a slot instead of creating one.
+    uint256 private constant PRESENT = 1 << 96;
+
+    /// @dev The reports of one subject and epoch, unpacked for aggregation.
+    struct Reports {
+        uint256 count;
+        uint256[] p50;
+        uint256[] p99;
+        uint256[] success;
+        uint256[] availability;
+        uint256[] weights;
     }
 
     /// @dev A payer's rating through one channel, and the weight it was counted with.
@@ -106,7 +112,11 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     /// @notice The epoch in which each member (last) joined the set.
     mapping(address validator => uint32 epoch) public joinedEpoch;
     mapping(uint32 epoch => mapping(address validator => bool)) public hasAttested;
-    mapping(SubjectKind kind => mapping(uint256 id => mapping(uint32 epoch => StoredReport[]))) private _reports;
+    /// @dev Stake of each validator that attested an epoch, by attestation order (the attester
+    ///      index); at most MAX_VALIDATORS, since only members at the epoch's end attest.
+    mapping(uint32 epoch => uint96[]) private _attesterWeights;
+    mapping(SubjectKind kind => mapping(uint256 id => mapping(uint32 epoch => mapping(uint256 pair => uint256))))
+        private _reportPairs;
     mapping(SubjectKind kind => mapping(uint256 id => Score)) private _scores;
     mapping(address node => mapping(uint32 epoch => EpochScore)) private _nodeHistory;
     mapping(bytes32 channelId => ChannelRating) public channelRatings;
@@ -205,8 +215,10 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
         hasAttested[a.epoch][validator] = true;
 
         uint96 weight = staking.stakeOf(validator).toUint96();
-        _storeNodeReports(a, validator, weight);
-        _storeApiReports(a, weight);
+        uint256 attester = _attesterWeights[a.epoch].length;
+        _attesterWeights[a.epoch].push(weight);
+        _storeNodeReports(a, validator, attester);
+        _storeApiReports(a, attester);
         emit Attested(validator, a.epoch, weight, a.nodes.length, a.apis.length);
     }
 
@@ -217,7 +229,7 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
 
     /// @notice Number of reports stored for a subject's epoch.
     function reportCount(SubjectKind kind, uint256 id, uint32 epoch) external view returns (uint256) {
-        return _reports[kind][id][epoch].length;
+        return _loadReports(kind, id, epoch).count;
     }
 
     // ---------------------------------------------------------------- consumer ratings
@@ -286,7 +298,7 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
 
     /// @inheritdoc IReputation
     function wasScorable(address node, uint32 epoch) external view returns (bool) {
-        return _reports[SubjectKind.Node][uint160(node)][epoch].length >= scoringParams.minReports;
+        return _loadReports(SubjectKind.Node, uint160(node), epoch).count >= scoringParams.minReports;
     }
 
     /// @notice Reports a node whose epoch score stayed under the threshold for the policy's
@@ -349,31 +361,67 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
         emit ValidatorLeft(validator, reason);
     }
 
-    function _storeNodeReports(Attestation calldata a, address validator, uint96 weight) private {
+    function _storeNodeReports(Attestation calldata a, address validator, uint256 attester) private {
         address previous;
         for (uint256 i = 0; i < a.nodes.length; ++i) {
             NodeReport calldata r = a.nodes[i];
             if (r.node <= previous) revert SubjectsNotAscending(i);
             if (r.node == validator) revert SelfReport(validator);
             previous = r.node;
-            _store(SubjectKind.Node, uint160(r.node), a.epoch, r.qos, weight, i);
+            _store(SubjectKind.Node, uint160(r.node), a.epoch, r.qos, attester, i);
         }
     }
 
-    function _storeApiReports(Attestation calldata a, uint96 weight) private {
+    function _storeApiReports(Attestation calldata a, uint256 attester) private {
         uint256 offset = a.nodes.length;
         for (uint256 i = 0; i < a.apis.length; ++i) {
             ApiReport calldata r = a.apis[i];
             if (i != 0 && r.apiId <= a.apis[i - 1].apiId) revert SubjectsNotAscending(offset + i);
-            _store(SubjectKind.Api, r.apiId, a.epoch, r.qos, weight, offset + i);
+            _store(SubjectKind.Api, r.apiId, a.epoch, r.qos, attester, offset + i);
         }
     }
 
-    function _store(SubjectKind kind, uint256 id, uint32 epoch, Qos calldata q, uint96 weight, uint256 index) private {
+    function _store(
+        SubjectKind kind,
+        uint256 id,
+        uint32 epoch,
+        Qos calldata q,
+        uint256 attester,
+        uint256 index
+    ) private {
         if (q.successBps > BPS || q.availabilityBps > BPS || q.p50Micros > q.p99Micros) revert InvalidQos(index);
-        _reports[kind][id][epoch].push(
-            StoredReport(q.p50Micros, q.p99Micros, q.successBps, q.availabilityBps, weight)
+        uint256 packed = PRESENT |
+            (uint256(q.p50Micros) << 64) |
+            (uint256(q.p99Micros) << 32) |
+            (uint256(q.successBps) << 16) |
+            q.availabilityBps;
+        _reportPairs[kind][id][epoch][attester >> 1] |= packed << ((attester & 1) * 128);
+    }
+
+    /// @dev The reports on a subject for an epoch, with their attesters' weights.
+    function _loadReports(SubjectKind kind, uint256 id, uint32 epoch) private view returns (Reports memory r) {
+        uint96[] storage weights = _attesterWeights[epoch];
+        uint256 attesters = weights.length;
+        (r.p50, r.p99, r.success, r.availability, r.weights) = (
+            new uint256[](attesters),
+            new uint256[](attesters),
+            new uint256[](attesters),
+            new uint256[](attesters),
+            new uint256[](attesters)
         );
+        mapping(uint256 pair => uint256) storage pairs = _reportPairs[kind][id][epoch];
+        uint256 pair;
+        for (uint256 i = 0; i < attesters; ++i) {
+            if (i & 1 == 0) pair = pairs[i >> 1];
+            uint256 packed = (pair >> ((i & 1) * 128)) & type(uint128).max;
+            if (packed & PRESENT == 0) continue;
+            uint256 n = r.count++;
+            r.p50[n] = uint32(packed >> 64);
+            r.p99[n] = uint32(packed >> 32);
+            r.success[n] = uint16(packed >> 16);
+            r.availability[n] = uint16(packed);
+            r.weights[n] = weights[i];
+        }
     }
 
     function _attestationDigest(Attestation calldata a) private view returns (bytes32) {
@@ -406,9 +454,9 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
         uint32 current = _currentEpoch();
         if (current < uint256(epoch) + 2) revert FinalizeWindowNotOpen(epoch, current);
         if (current > uint256(epoch) + 2) revert FinalizeWindowClosed(epoch, current);
-        StoredReport[] storage reports = _reports[kind][id][epoch];
+        Reports memory reports = _loadReports(kind, id, epoch);
         ScoringParams memory p = scoringParams;
-        if (reports.length < p.minReports) revert NotEnoughReports(reports.length, p.minReports);
+        if (reports.count < p.minReports) revert NotEnoughReports(reports.count, p.minReports);
         Score memory s = _scores[kind][id];
         if (s.finalized && s.epoch >= epoch) revert EpochAlreadyFinalized(epoch, s.epoch);
 
@@ -425,7 +473,7 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
             lowStreak = consecutive ? s.lowStreak + 1 : 1;
         }
         _scores[kind][id] = Score(epochScore, smoothed, epoch, lowStreak, true);
-        uint16 count = uint16(reports.length);
+        uint16 count = uint16(reports.count);
         if (kind == SubjectKind.Node) {
             address node = address(uint160(id));
             _nodeHistory[node][epoch] = EpochScore(smoothed, true);
@@ -455,33 +503,20 @@ contract Reputation is IReputation, EmergencyPausable, EIP712 {
     }
 
     /// @dev Stake-weighted lower median of each metric over at most MAX_VALIDATORS reports.
-    function _medians(StoredReport[] storage reports) private view returns (Qos memory q) {
-        uint256 n = reports.length;
-        uint256[] memory p50 = new uint256[](n);
-        uint256[] memory p99 = new uint256[](n);
-        uint256[] memory success = new uint256[](n);
-        uint256[] memory availability = new uint256[](n);
-        uint256[] memory weights = new uint256[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            StoredReport memory r = reports[i];
-            (p50[i], p99[i], success[i], availability[i], weights[i]) = (
-                r.p50Micros,
-                r.p99Micros,
-                r.successBps,
-                r.availabilityBps,
-                r.weight
-            );
-        }
-        q.p50Micros = uint32(_weightedMedian(p50, weights));
-        q.p99Micros = uint32(_weightedMedian(p99, weights));
-        q.successBps = uint16(_weightedMedian(success, weights));
-        q.availabilityBps = uint16(_weightedMedian(availability, weights));
+    function _medians(Reports memory r) private pure returns (Qos memory q) {
+        q.p50Micros = uint32(_weightedMedian(r.p50, r.weights, r.count));
+        q.p99Micros = uint32(_weightedMedian(r.p99, r.weights, r.count));
+        q.successBps = uint16(_weightedMedian(r.success, r.weights, r.count));
+        q.availabilityBps = uint16(_weightedMedian(r.availability, r.weights, r.count));
     }
 
-    /// @dev The smallest value whose cumulative weight (values ascending) reaches half the total.
-    ///      Weights are active stakes, never 0.
-    function _weightedMedian(uint256[] memory values, uint256[] memory weights) private pure returns (uint256) {
-        uint256 n = values.length;
+    /// @dev The smallest of the first `n` values whose cumulative weight (values ascending)
+    ///      reaches half the total. Weights are active stakes, never 0.
+    function _weightedMedian(
+        uint256[] memory values,
+        uint256[] memory weights,
+        uint256 n
+    ) private pure returns (uint256) {
         uint256[] memory order = new uint256[](n);
         uint256 total = 0;
         for (uint256 i = 0; i < n; ++i) {

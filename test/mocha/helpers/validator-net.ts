@@ -12,24 +12,6 @@ import type { TestNetwork } from "./relayer.js";
 export const NodeType = { Edge: 0, Mobile: 1, Cloud: 2, Validator: 3 } as const;
 export const SubjectKind = { Node: 0, Api: 1 } as const;
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `read` until `done` holds. */
-export async function waitFor<T>(
-  what: string,
-  read: () => Promise<T>,
-  done: (v: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${String(value)}`);
-    await sleep(100);
-  }
-}
-
 /** A fresh key with ETH for gas and `mesh` MESH (from the treasury); send through `signer` (nonces). */
 export interface FundedKey {
   address: string;

@@ -5,23 +5,9 @@ import { channelId, escrowDomain, signSignerAuthorization } from "../../../sdk/v
 import { DevStablecoin__factory } from "../../../types/ethers-contracts/index.js";
 import { DEMO_PRICE, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
 import type { Relayer } from "../../../relayer/relayer.js";
+import { waitFor } from "../helpers/wait.js";
 
 const BPS = 10_000n;
-
-async function waitFor<T>(
-  what: string,
-  read: () => Promise<T>,
-  done: (v: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${String(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("relayer end to end (real chain, Redis, HTTP)", function () {
   this.timeout(120_000);

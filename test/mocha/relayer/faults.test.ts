@@ -5,8 +5,7 @@ import { channelId } from "../../../sdk/vouchers.js";
 import { start, type Spawned } from "../helpers/processes.js";
 import { DEMO_PRICE, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
 import { startRpcProxy, type RpcProxy } from "../helpers/rpc-proxy.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from "../helpers/wait.js";
 
 /** One payer calling in a loop; it counts calls served and calls whose outcome it cannot know. */
 class Consumer {

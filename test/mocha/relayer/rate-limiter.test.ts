@@ -8,8 +8,8 @@ import { hotPathRedis } from "../../../relayer/store/redis.js";
 import { VoucherStore } from "../../../relayer/store/voucher-store.js";
 import { startRedis, type RedisServer } from "../../../scripts/dev/redis-server.js";
 import { ROOT } from "../helpers/processes.js";
+import { sleep } from "../helpers/wait.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HAMMER = path.join(ROOT, "test/mocha/relayer/fixtures/rate-limit-hammer.ts");
 
 /** Runs `processes` hammer processes against one bucket at once; resolves to what each was allowed. */

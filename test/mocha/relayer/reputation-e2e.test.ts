@@ -16,10 +16,10 @@ import {
   setNodeUrl,
   startFaultProxy,
   SubjectKind,
-  waitFor,
   type FaultProxy,
   type FundedKey,
 } from "../helpers/validator-net.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * Three serving nodes behind HTTP proxies (one passes through, one adds half a second to every

@@ -16,10 +16,10 @@ import { devAccount } from "../../../scripts/cli/env.js";
 import { startRedis, type RedisServer } from "../../../scripts/dev/redis-server.js";
 import { MockERC20__factory, type MockERC20 } from "../../../types/ethers-contracts/index.js";
 import { startRpcProxy } from "../helpers/rpc-proxy.js";
+import { sleep } from "../helpers/wait.js";
 
 const KEY = "mg:tx:pending";
 const CHAIN_ID = 31337n;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface LogLine {
   level: number;

@@ -29,13 +29,12 @@ import {
   probesTo,
   registerNode,
   setNodeUrl,
-  sleep,
   startFaultProxy,
   SubjectKind,
-  waitFor,
   type FaultProxy,
   type FundedKey,
 } from "../helpers/validator-net.js";
+import { sleep, waitFor } from "../helpers/wait.js";
 
 const stats = (s: Partial<SubjectStats>): SubjectStats => ({
   attempts: 0,
