@@ -63,6 +63,23 @@ export const relayerEnvSchema = z.object({
   /** How long an on-chain price quote (USD feed, staker discount) is trusted. */
   MESHGATE_PRICE_TTL_MS: positiveInt.default(15_000),
   MESHGATE_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  /** Adaptive throttling (relayer/traffic/anomaly.ts) on top of the on-chain rate limits; per process. */
+  MESHGATE_ADAPTIVE_THROTTLE: z.stringbool().default(true),
+  /** The detector's least reference rate, calls per second per payer. */
+  MESHGATE_ADAPTIVE_RATE_FLOOR: z.coerce.number().positive().default(1),
+  /** Share of a payer's on-chain sustained rate limit that is also a least reference rate (0 to ignore the limit). */
+  MESHGATE_ADAPTIVE_LIMIT_SHARE: z.coerce.number().min(0).max(1).default(0.4),
+  /** Time constant of a payer's current rate; Retry-After is derived from it. */
+  MESHGATE_ADAPTIVE_RATE_TAU_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /**
+   * Time constant of a payer's (and the population's) baseline rate. For about this long after a start
+   * the detector fails open (nothing has history yet), so a restart never throttles its first traffic.
+   */
+  MESHGATE_ADAPTIVE_BASELINE_TAU_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
+  /** Calls per second this process is sized for, against the forecast (default: the node's registered capacity). */
+  MESHGATE_CAPACITY_RPS: z.coerce.number().positive().optional(),
+  /** Bucket width of the per-API load forecast (Holt-Winters, one season = one day of buckets). */
+  MESHGATE_FORECAST_BUCKET_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(300_000),
   MESHGATE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
   /** Validator mode: probe the other nodes, sign and submit Reputation attestations (needs a Validator node). */
@@ -106,6 +123,13 @@ export const relayerEnvSchema = z.object({
 
 /** Cross-variable rules. */
 const checkedEnvSchema = relayerEnvSchema.superRefine((e, ctx) => {
+  if (e.MESHGATE_ADAPTIVE_BASELINE_TAU_MS <= e.MESHGATE_ADAPTIVE_RATE_TAU_MS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["MESHGATE_ADAPTIVE_BASELINE_TAU_MS"],
+      message: "must be longer than MESHGATE_ADAPTIVE_RATE_TAU_MS (a baseline outlasts the current rate)",
+    });
+  }
   if (e.MESHGATE_VALIDATOR_PROBE_API_ID !== undefined && e.MESHGATE_VALIDATOR_PROBE_TOKEN === undefined) {
     ctx.addIssue({
       code: "custom",
@@ -143,6 +167,8 @@ export interface RelayerConfig {
   chain: { pollMs: number; confirmations: number; priceTtlMs: number };
   shutdownGraceMs: number;
   logLevel: RelayerEnv["MESHGATE_LOG_LEVEL"];
+  adaptive: { enabled: boolean; rateFloorPerSec: number; limitShare: number; rateTauMs: number; baselineTauMs: number };
+  forecast: { bucketMs: number; capacityRps: number | undefined };
   validator: ValidatorConfig;
   rewards: { enabled: boolean; scanMs: number; lookbackEpochs: number };
 }
@@ -198,6 +224,14 @@ export function loadRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relayer
     },
     shutdownGraceMs: e.MESHGATE_SHUTDOWN_GRACE_MS,
     logLevel: e.MESHGATE_LOG_LEVEL,
+    adaptive: {
+      enabled: e.MESHGATE_ADAPTIVE_THROTTLE,
+      rateFloorPerSec: e.MESHGATE_ADAPTIVE_RATE_FLOOR,
+      limitShare: e.MESHGATE_ADAPTIVE_LIMIT_SHARE,
+      rateTauMs: e.MESHGATE_ADAPTIVE_RATE_TAU_MS,
+      baselineTauMs: e.MESHGATE_ADAPTIVE_BASELINE_TAU_MS,
+    },
+    forecast: { bucketMs: e.MESHGATE_FORECAST_BUCKET_MS, capacityRps: e.MESHGATE_CAPACITY_RPS },
     validator: {
       enabled: e.MESHGATE_VALIDATOR,
       probeMs: e.MESHGATE_VALIDATOR_PROBE_MS,

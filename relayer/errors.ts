@@ -55,6 +55,10 @@ export const ERROR_CODES = {
   },
   // Limits
   rate_limited: { status: 429, message: "the payer exceeded the API's rate limit; retry after Retry-After seconds" },
+  adaptive_throttle: {
+    status: 429,
+    message: "the caller's traffic is anomalous on this node (rate, paths or errors); retry after Retry-After seconds",
+  },
   // Upstream and node state
   upstream_error: { status: 502, message: "the upstream API failed" },
   upstream_timeout: { status: 504, message: "the upstream API did not answer in time" },

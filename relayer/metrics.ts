@@ -69,6 +69,35 @@ export class RelayerMetrics {
     registers: [this.registry],
   });
 
+  readonly adaptiveThrottles = new Counter({
+    name: "meshgate_relayer_adaptive_throttles_total",
+    help: "Calls refused by adaptive throttling (adaptive_throttle), by signal; a call naming several signals counts once under each",
+    labelNames: ["signal"] as const,
+    registers: [this.registry],
+  });
+  readonly adaptiveLastThrottle = new Gauge({
+    name: "meshgate_relayer_adaptive_last_throttle_seconds",
+    help: "Unix time of the last adaptive throttle, by signal (its explanation is in the warn log)",
+    labelNames: ["signal"] as const,
+    registers: [this.registry],
+  });
+  readonly forecastRps = new Gauge({
+    name: "meshgate_relayer_forecast_rps",
+    help: "Holt-Winters forecast of accepted calls per second for the current bucket, by API",
+    labelNames: ["api"] as const,
+    registers: [this.registry],
+  });
+  readonly capacityRps = new Gauge({
+    name: "meshgate_relayer_capacity_rps",
+    help: "Calls per second this relayer process is sized for (MESHGATE_CAPACITY_RPS)",
+    registers: [this.registry],
+  });
+  readonly scaleUp = new Gauge({
+    name: "meshgate_relayer_scale_up",
+    help: "1 while the forecast total over all APIs exceeds MESHGATE_CAPACITY_RPS, else 0",
+    registers: [this.registry],
+  });
+
   readonly probes = new Counter({
     name: "meshgate_validator_probes_total",
     help: "Probes this validator sent, by node, kind (health, paid) and outcome (ok, status, timeout, error, skipped)",

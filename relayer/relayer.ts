@@ -30,6 +30,7 @@ import { NullifierStore } from "./store/nullifier-store.js";
 import { RateLimiter } from "./store/rate-limiter.js";
 import { hasAppendOnlyFile, hotPathRedis, queueRedis } from "./store/redis.js";
 import { VoucherStore } from "./store/voucher-store.js";
+import { AdaptiveThrottle, TrafficForecast } from "./traffic/guard.js";
 import { RedeemedTokens } from "./validator/redeemed-tokens.js";
 import { startReputation } from "./validator/reputation.js";
 
@@ -210,6 +211,13 @@ export async function startRelayer(
     };
 
     const signingKey = new NodeSigningKey(config.operatorKey);
+    const forecast = new TrafficForecast({
+      bucketMs: config.forecast.bucketMs,
+      // The registered capacity, read once at start, unless the operator sizes this process.
+      capacityRps: config.forecast.capacityRps ?? Number((await protocol.staking.getNode(node)).capacity),
+      metrics,
+      log: nodeLog,
+    });
     const gateway = new Gateway({
       node,
       catalog,
@@ -227,6 +235,17 @@ export async function startRelayer(
       maxBodyBytes: config.maxBodyBytes,
       metrics,
       log: nodeLog,
+      throttle: config.adaptive.enabled
+        ? new AdaptiveThrottle({
+            rateFloorPerSec: config.adaptive.rateFloorPerSec,
+            limitShare: config.adaptive.limitShare,
+            rateTauMs: config.adaptive.rateTauMs,
+            baselineTauMs: config.adaptive.baselineTauMs,
+            metrics,
+            log: nodeLog,
+          })
+        : undefined,
+      forecast,
     });
     const server = new RelayerServer({
       gateway,
@@ -249,6 +268,7 @@ export async function startRelayer(
         return latest > channel.redeemed ? latest : channel.redeemed;
       },
       beforeMetrics: async () => {
+        forecast.publish();
         metrics.unsettledChannels.set(await store.unsettledCount());
         await jobs.depth();
       },

@@ -38,6 +38,14 @@ export function encodeVoucher(voucher: Voucher, signature: string): string {
   ).toString("base64url");
 }
 
+/** One call's request: method (GET by default), headers, body, and an optional abort signal. */
+export interface CallInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
 export class PaidClient {
   private info: RelayerInfo | undefined;
   private cumulative: bigint | undefined;
@@ -63,11 +71,12 @@ export class PaidClient {
     return this.cumulative;
   }
 
-  /** Calls `path` (after /{apiId}) through the relayer, paying one call's price. */
-  async call(
-    path: string,
-    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
-  ): Promise<Response> {
+  /**
+   * Calls `path` (after /{apiId}) through the relayer, paying one call's price. `signal` aborts
+   * the request (a caller's timeout); a voucher the relayer accepted before the abort is picked
+   * up by the next call's `stale_voucher` resync.
+   */
+  async call(path: string, init: CallInit = {}): Promise<Response> {
     if (this.cumulative === undefined) await this.sync();
     for (let attempt = 0; ; attempt++) {
       const res = await this.send(path, init);
@@ -80,10 +89,7 @@ export class PaidClient {
     }
   }
 
-  private async send(
-    path: string,
-    init: { method?: string; headers?: Record<string, string>; body?: string },
-  ): Promise<Response> {
+  private async send(path: string, init: CallInit): Promise<Response> {
     const info = await this.relayerInfo();
     const voucher: Voucher = {
       payer: getAddress(this.opts.payer),
@@ -99,6 +105,7 @@ export class PaidClient {
         method: init.method ?? "GET",
         headers: { ...init.headers, "meshgate-voucher": encodeVoucher(voucher, signature) },
         ...(init.body !== undefined ? { body: init.body } : {}),
+        ...(init.signal !== undefined ? { signal: init.signal } : {}),
       },
     );
     if (res.ok || res.headers.get("meshgate-cumulative") === voucher.cumulativeAmount.toString()) {

@@ -27,6 +27,13 @@ export interface PaidCall {
   increase: bigint;
 }
 
+/**
+ * Called once a call's payer is authenticated and before anything is stored: `subject` is who the on-chain
+ * rate limit counts (the payer, or an access proof's nullifier), `limitPerSec` that limit's sustained rate.
+ * Throws (a GatewayError) to refuse the call with nothing charged.
+ */
+export type Admit = (subject: string, limitPerSec: number) => void;
+
 export interface VoucherAuthOptions {
   node: string;
   signer: VoucherSigner;
@@ -44,7 +51,7 @@ export class VoucherAuthenticator {
     this.node = getAddress(opts.node);
   }
 
-  async authorize(api: ApiEntry, header: string): Promise<PaidCall> {
+  async authorize(api: ApiEntry, header: string, admit?: Admit): Promise<PaidCall> {
     const v = parseVoucherHeader(header);
     if (v.node !== undefined && getAddress(v.node) !== this.node) throw new GatewayError("wrong_node");
     if (v.apiId !== api.id) throw new GatewayError("wrong_api", `the path names API ${api.id}, the voucher ${v.apiId}`);
@@ -86,6 +93,7 @@ export class VoucherAuthenticator {
       throw new GatewayError("insufficient_balance", `available ${available}, redeemed ${channel.redeemed}`);
     }
 
+    admit?.(payer, api.policy.requestsPerWindow / api.policy.windowSeconds);
     // The rate limit and the voucher are checked and stored by one Redis script (one round trip).
     const stored = await orUnavailable(
       this.opts.store.accept(

@@ -11,6 +11,7 @@ import { requestHash } from "../../sdk/zk/request.js";
 import { PUBLIC_SIGNAL_COUNT, signalsFromPublic, type AccessProof } from "../../sdk/zk/signals.js";
 import type { AccessProofVerifier } from "../../sdk/zk/verifier.js";
 import { GatewayError, orUnavailable } from "../errors.js";
+import type { Admit } from "./voucher-auth.js";
 import type { NullifierStore } from "../store/nullifier-store.js";
 
 /** What AccessGroups.accessContext returns: the group's rules and whether a root is known now. */
@@ -188,7 +189,7 @@ export class ZkAuthenticator {
    * unknown_root, invalid_proof, proof_replayed or zk_limit_exceeded (in that order of checks),
    * or chain_unavailable / store_unavailable (503) when the chain or Redis cannot be read.
    */
-  async authorize(call: ZkCall, header: string): Promise<{ nullifier: bigint; epoch: bigint }> {
+  async authorize(call: ZkCall, header: string, admit?: Admit): Promise<{ nullifier: bigint; epoch: bigint }> {
     const proof = parseProofHeader(header);
     const s = proof.signals;
     if (s.apiId !== call.apiId) throw new GatewayError("wrong_scope", `the proof is for API ${s.apiId}`);
@@ -201,6 +202,8 @@ export class ZkAuthenticator {
     if (!call.target.startsWith("/") || s.x !== this.requestHash(call)) throw new GatewayError("wrong_request");
     if (!context.rootKnown) throw new GatewayError("unknown_root");
     if (!this.verifier.verify(proof)) throw new GatewayError("invalid_proof");
+    // The nullifier is the identity's per-epoch handle: what the message limit counts.
+    admit?.(`zk:${s.nullifier}`, Number(context.userMessageLimit) / Number(context.epochLength));
     const ttlMs = Number(NULLIFIER_TTL_EPOCHS * context.epochLength * 1000n + this.graceMs);
     const outcome = await orUnavailable(this.nullifiers.record(s, ttlMs), "store_unavailable");
     if (outcome === "replayed") throw new GatewayError("proof_replayed");

@@ -1,7 +1,8 @@
 /**
  * The paid-call pipeline: route → API state → size limits → auth (voucher or ZK proof) →
  * cache → upstream → response. Every refusal happens before the upstream sees the call, and a
- * voucher is stored durably before anything is forwarded or answered.
+ * voucher is stored durably before anything is forwarded or answered. Adaptive throttling runs inside
+ * auth, once the payer (or proof identity) is authenticated and before its voucher or nullifier is stored.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
@@ -14,6 +15,7 @@ import { VOUCHER_HEADER } from "../auth/voucher-header.js";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RelayerMetrics } from "../metrics.js";
+import type { AdaptiveThrottle, TrafficForecast } from "../traffic/guard.js";
 import { declaredLength, hasBody, readBody } from "./body.js";
 import {
   compressStream,
@@ -44,6 +46,10 @@ export interface GatewayDeps {
   maxBodyBytes: number;
   metrics: RelayerMetrics;
   log: Logger;
+  /** Adaptive throttling on top of the on-chain rate limits; off when undefined. */
+  throttle?: AdaptiveThrottle | undefined;
+  /** Per-API load forecasting, fed with each accepted call. */
+  forecast?: TrafficForecast | undefined;
 }
 
 export interface ForwardSigner {
@@ -67,6 +73,8 @@ export class Gateway {
     let api: ApiEntry | undefined;
     let payment: Payment | undefined;
     let cache = "none";
+    /** The detector's identity of an admitted call, for its outcome. */
+    let identity: string | undefined;
     try {
       const target = parseApiTarget(req.url ?? "");
       api = this.route(target);
@@ -89,8 +97,19 @@ export class Gateway {
       if (hasBody(req))
         body = proof !== undefined || length === undefined ? await readBody(req, this.deps.maxBodyBytes) : req;
 
+      const throttle = this.deps.throttle;
+      const apiId = api.id;
+      const admit = throttle
+        ? (subject: string, limitPerSec: number): void => {
+            // Per API, like the rate limit's bucket; the path without its query.
+            const who = `${apiId}:${subject}`;
+            throttle.admit(who, target.path, limitPerSec);
+            identity = who;
+          }
+        : undefined;
+
       if (typeof voucher === "string") {
-        const paid = await this.deps.vouchers.authorize(api, voucher);
+        const paid = await this.deps.vouchers.authorize(api, voucher, admit);
         payment = { kind: "voucher", payer: paid.payer, cumulativeAmount: paid.cumulativeAmount };
         this.deps.metrics.acceptedValue.inc({ token: paid.token }, Number(paid.increase));
       } else if (typeof proof === "string") {
@@ -103,9 +122,11 @@ export class Gateway {
             body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
           },
           proof,
+          admit,
         );
         payment = { kind: "zk", nullifier: granted.nullifier };
       }
+      this.deps.forecast?.record(apiId.toString());
       cache = await this.forward(req, res, api, target, body, payment!);
     } catch (error) {
       const refusal = error instanceof GatewayError ? error : new GatewayError("internal_error");
@@ -115,6 +136,7 @@ export class Gateway {
       const closing: Record<string, string> = req.complete ? {} : { connection: "close" };
       sendError(res, refusal, closing);
     } finally {
+      if (identity !== undefined) this.deps.throttle?.outcome(identity, res.statusCode);
       const apiLabel = api?.id.toString() ?? "none";
       this.deps.metrics.requests.inc({ api: apiLabel, auth: payment?.kind ?? "none", status: String(res.statusCode) });
       this.deps.metrics.latency.observe({ api: apiLabel, cache }, (performance.now() - started) / 1000);

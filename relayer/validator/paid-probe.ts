@@ -63,6 +63,7 @@ const NOT_CHARGED = new Set<string>([
   "underpaid",
   "insufficient_balance",
   "rate_limited",
+  "adaptive_throttle",
   "price_unavailable",
   "chain_unavailable",
   "store_unavailable",

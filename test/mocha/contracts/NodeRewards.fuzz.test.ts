@@ -83,7 +83,7 @@ describe("NodeRewards (property)", () => {
         const fx = await networkHelpers.loadFixture(fuzzFixture);
         await run(fx, s);
       }),
-      { seed: SEED, numRuns: 150 },
+      { seed: SEED, numRuns: 60 },
     );
   });
 });

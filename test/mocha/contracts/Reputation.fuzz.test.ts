@@ -210,7 +210,7 @@ describe("Reputation (property-based)", () => {
           }
         }
       }),
-      { seed: SEED.reference, numRuns: 80 },
+      { seed: SEED.reference, numRuns: 40 },
     );
     // The runs rated with spend under, exactly at and over ratingFullSpend.
     expect(spendCases.below, JSON.stringify(spendCases)).to.be.greaterThan(0);
@@ -270,7 +270,7 @@ describe("Reputation (property-based)", () => {
         ];
         expect(got.qos).to.deep.equal(qosTuple(aggregateQos(reports)));
       }),
-      { seed: SEED.robustness, numRuns: 80 },
+      { seed: SEED.robustness, numRuns: 40 },
     );
   });
 
@@ -384,7 +384,7 @@ describe("Reputation (property-based)", () => {
         // redeemed / 1e6 tokens x answer / 1e8 dollars, in 18 decimals.
         expect(expectedNode.weight <= (redeemed * answer * 10n ** 18n) / 10n ** 14n).to.equal(true);
       }),
-      { seed: SEED.ratings, numRuns: 50 },
+      { seed: SEED.ratings, numRuns: 30 },
     );
   });
 });
