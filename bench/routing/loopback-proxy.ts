@@ -5,10 +5,11 @@
  * (so a failed call never spends the payer's voucher). Reseed between policy runs so that every
  * policy meets nodes with the same behaviour.
  */
-import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { seededRng } from "../../sdk/routing/rng.js";
 import type { Rng } from "../../sdk/routing/types.js";
+import { forwardTo } from "../../test/mocha/helpers/forward.js";
 
 /** How a demo node behaves, per request. */
 export interface NodeProfile {
@@ -59,18 +60,7 @@ export async function startProfileProxy(profile: NodeProfile, seed: number): Pro
       res.writeHead(502).end();
       return;
     }
-    const out = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    out.on("error", () => {
-      if (!res.headersSent) res.writeHead(502).end();
-      else res.destroy();
-    });
-    req.pipe(out);
+    forwardTo(target, req, res);
   };
   const server = createServer((req, res) => {
     requests++;

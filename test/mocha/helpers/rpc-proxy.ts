@@ -1,5 +1,6 @@
-import { createServer, request } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { forwardTo } from "./forward.js";
 
 /**
  * A JSON-RPC pass-through that can be told to fail: while `down`, every request gets a 503
@@ -24,15 +25,7 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
       res.writeHead(503, { "content-type": "text/plain" }).end("rpc down");
       return;
     }
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    forward.on("error", () => res.writeHead(502).end());
-    req.pipe(forward);
+    forwardTo(upstream, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

@@ -3,10 +3,11 @@
  * nodes, an HTTP proxy in front of a node that can add delay or fail, chain-time epochs, and
  * polling.
  */
-import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { encodeBytes32String, NonceManager, parseEther, Wallet } from "ethers";
 import type { Relayer } from "../../../relayer/relayer.js";
+import { forwardTo } from "./forward.js";
 import type { TestNetwork } from "./relayer.js";
 
 export const NodeType = { Edge: 0, Mobile: 1, Cloud: 2, Validator: 3 } as const;
@@ -103,18 +104,7 @@ export async function startFaultProxy(): Promise<FaultProxy> {
       res.writeHead(failStatus || 502, { "content-type": "text/plain" }).end("node failing");
       return;
     }
-    const out = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    out.on("error", () => {
-      if (!res.headersSent) res.writeHead(502).end();
-      else res.destroy();
-    });
-    req.pipe(out);
+    forwardTo(target, req, res);
   };
   const server = createServer((req, res) => {
     count++;
