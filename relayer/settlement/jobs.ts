@@ -41,6 +41,15 @@ export interface JobsOptions {
 
 const TX_ATTEMPTS = 8;
 
+/**
+ * Worker lock and stall-check timing for every queue of the relayer. A job whose process died
+ * (SIGKILL, OOM) keeps its lock until it expires, and with a queue's global concurrency of 1
+ * nothing else of that queue runs meanwhile. BullMQ's defaults (30 s locks, a stall check every
+ * 30 s, shared by all workers) left settlement stopped for up to a minute after a crash; 10 s
+ * locks (renewed every 5 s by a live worker) and checks every 5 s resume it within ~20 s.
+ */
+export const WORKER_LIVENESS = { lockDuration: 10_000, stalledInterval: 5_000 } as const;
+
 export class RelayerJobs implements TxQueue {
   private readonly schedule: Queue;
   private readonly tx: Queue<TxJob>;
@@ -74,10 +83,12 @@ export class RelayerJobs implements TxQueue {
       new Worker(`${this.opts.prefix}-schedule`, (job) => this.runScan(job), {
         connection: this.connection(),
         concurrency: 1,
+        ...WORKER_LIVENESS,
       }),
       new Worker<TxJob>(`${this.opts.prefix}-tx`, (job) => this.runTx(job), {
         connection: this.connection(),
         concurrency: 1,
+        ...WORKER_LIVENESS,
       }),
     );
     for (const worker of this.workers) {

@@ -11,6 +11,7 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log.js";
+import { WORKER_LIVENESS } from "../settlement/jobs.js";
 import type { Attester } from "./attester.js";
 import type { ProbeRound } from "./probe-round.js";
 import type { RewardUpkeep } from "./reward-upkeep.js";
@@ -55,7 +56,11 @@ export class ReputationJobs {
     await this.schedule("probe-round", validator?.probeMs);
     await this.schedule("attest-scan", validator?.attestScanMs);
     await this.schedule("rewards-scan", upkeep?.scanMs);
-    this.worker = new Worker(this.name, (job) => this.run(job), { connection: this.connection(), concurrency: 1 });
+    this.worker = new Worker(this.name, (job) => this.run(job), {
+      connection: this.connection(),
+      concurrency: 1,
+      ...WORKER_LIVENESS,
+    });
     this.worker.on("failed", (job, err) =>
       this.opts.log.warn({ job: job?.name, err: err.message }, "reputation job failed; the next one retries"),
     );
