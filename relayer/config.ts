@@ -48,6 +48,17 @@ export const relayerEnvSchema = z.object({
     .min(0)
     .default(64 * 1024 * 1024),
   MESHGATE_CACHE_MAX_ENTRY_BYTES: positiveInt.default(1024 * 1024),
+  /**
+   * Predictive pre-caching (relayer/http/prefetcher.ts): refresh hot cached GET responses before they go
+   * stale, when the forecast expects them to be asked for again while fresh. Needs the cache.
+   */
+  MESHGATE_PREFETCH: z.stringbool().default(true),
+  /** How often refreshes are planned; a hot copy is refreshed within this long of going stale. */
+  MESHGATE_PREFETCH_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  /** Most responses refreshed per tick. */
+  MESHGATE_PREFETCH_TOP_K: z.coerce.number().int().min(1).max(1_000).default(16),
+  /** Half-life of a response's request-rate estimate. */
+  MESHGATE_PREFETCH_HALF_LIFE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
   /** Settle a token's vouchers once their unsettled value reaches this many base units... */
   MESHGATE_SETTLE_MIN_VALUE: amount.default(1_000_000n),
   /** ...or once the oldest unsettled voucher is this old. */
@@ -161,6 +172,7 @@ export interface RelayerConfig {
   maxBodyBytes: number;
   upstream: { timeoutMs: number; connectTimeoutMs: number; retries: number };
   cache: { maxBytes: number; maxEntryBytes: number };
+  prefetch: { enabled: boolean; tickMs: number; topK: number; halfLifeMs: number };
   settlement: { minValue: bigint; maxAgeMs: number; scanMs: number; batchSize: number };
   keeperIntervalMs: number;
   tx: { bumpAfterMs: number; maxFeePerGas: bigint };
@@ -209,6 +221,12 @@ export function loadRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relayer
       retries: e.MESHGATE_UPSTREAM_RETRIES,
     },
     cache: { maxBytes: e.MESHGATE_CACHE_MAX_BYTES, maxEntryBytes: e.MESHGATE_CACHE_MAX_ENTRY_BYTES },
+    prefetch: {
+      enabled: e.MESHGATE_PREFETCH,
+      tickMs: e.MESHGATE_PREFETCH_TICK_MS,
+      topK: e.MESHGATE_PREFETCH_TOP_K,
+      halfLifeMs: e.MESHGATE_PREFETCH_HALF_LIFE_MS,
+    },
     settlement: {
       minValue: e.MESHGATE_SETTLE_MIN_VALUE,
       maxAgeMs: e.MESHGATE_SETTLE_MAX_AGE_MS,

@@ -29,6 +29,12 @@ export class RelayerMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly upstreamFailovers = new Counter({
+    name: "meshgate_upstream_failovers_total",
+    help: "Calls sent to another replica of an API after one could not be reached, by API",
+    labelNames: ["api"] as const,
+    registers: [this.registry],
+  });
   readonly cache = new Counter({
     name: "meshgate_cache_events_total",
     help: "Response cache lookups and stores",

@@ -6,6 +6,7 @@ import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { readDeployment, type Deployment } from "../deploy/deployments.js";
 import { attachProtocol, type Protocol } from "../deploy/protocol.js";
 import { NodeSigningKey, signRequest } from "../sdk/http-signatures.js";
+import { PEAK_EWMA_FLAG, readRolloutFlag } from "../sdk/routing/index.js";
 import { escrowDomain } from "../sdk/vouchers.js";
 import { AccessProofVerifier } from "../sdk/zk/verifier.js";
 import { VoucherAuthenticator } from "./auth/voucher-auth.js";
@@ -16,10 +17,13 @@ import { ApiCatalog } from "./chain/api-catalog.js";
 import { ChannelState } from "./chain/channel-state.js";
 import { LogFollower } from "./chain/log-follower.js";
 import { ConfigError, type RelayerConfig } from "./config.js";
-import { Gateway } from "./http/gateway.js";
+import { Gateway, type ForwardSigner } from "./http/gateway.js";
+import { Prefetcher } from "./http/prefetcher.js";
+import { ReplicaRouter } from "./http/replica-router.js";
 import { ResponseCache } from "./http/response-cache.js";
 import { RelayerServer } from "./http/server.js";
 import { UpstreamClient } from "./http/upstream.js";
+import { UpstreamDispatcher } from "./http/upstream-dispatch.js";
 import { createLogger, type Logger } from "./log.js";
 import { RelayerMetrics } from "./metrics.js";
 import { Keeper } from "./settlement/keeper.js";
@@ -31,6 +35,7 @@ import { RateLimiter } from "./store/rate-limiter.js";
 import { hasAppendOnlyFile, hotPathRedis, queueRedis } from "./store/redis.js";
 import { VoucherStore } from "./store/voucher-store.js";
 import { AdaptiveThrottle, TrafficForecast } from "./traffic/guard.js";
+import { PrefetchPlanner } from "./traffic/prefetch-planner.js";
 import { RedeemedTokens } from "./validator/redeemed-tokens.js";
 import { startReputation } from "./validator/reputation.js";
 
@@ -109,8 +114,10 @@ export async function startRelayer(
 
     const registryAddress = deployment.contracts.ApiRegistry.address.toLowerCase();
     const escrowAddress = deployment.contracts.PaymentEscrow.address.toLowerCase();
+    const flagsAddress = deployment.contracts.FeatureFlags.address.toLowerCase();
+    const replicas = new ReplicaRouter({ node, flag: await readRolloutFlag(protocol.flags) });
     const follower = new LogFollower(provider, {
-      addresses: [registryAddress, escrowAddress, deployment.contracts.RateLimitPolicy.address],
+      addresses: [registryAddress, escrowAddress, deployment.contracts.RateLimitPolicy.address, flagsAddress],
       fromBlock: startBlock,
       confirmations: config.chain.confirmations,
       pollMs: config.chain.pollMs,
@@ -119,7 +126,10 @@ export async function startRelayer(
         const escrowLogs = logs.filter((l) => l.address.toLowerCase() === escrowAddress);
         state.apply(escrowLogs);
         if (logs.some((l) => l.address.toLowerCase() === registryAddress)) state.clearQuotes();
-        await catalog.apply(logs.filter((l) => l.address.toLowerCase() !== escrowAddress));
+        await catalog.apply(logs.filter((l) => ![escrowAddress, flagsAddress].includes(l.address.toLowerCase())));
+        if (logs.some((l) => l.address.toLowerCase() === flagsAddress && l.topics[1] === PEAK_EWMA_FLAG)) {
+          replicas.setFlag(await readRolloutFlag(protocol.flags));
+        }
       },
       onSynced: (block) => metrics.chainHead.set(block),
     });
@@ -218,20 +228,39 @@ export async function startRelayer(
       metrics,
       log: nodeLog,
     });
+    const cache =
+      config.cache.maxBytes > 0
+        ? new ResponseCache({
+            maxBytes: config.cache.maxBytes,
+            maxEntryBytes: Math.min(config.cache.maxEntryBytes, config.cache.maxBytes),
+          })
+        : undefined;
+    const dispatcher = new UpstreamDispatcher({ upstream, replicas, metrics });
+    const signer: ForwardSigner = { sign: (req) => signRequest(signingKey, req) };
+    const prefetcher =
+      cache && config.prefetch.enabled
+        ? new Prefetcher({
+            planner: new PrefetchPlanner({ topK: config.prefetch.topK, halfLifeMs: config.prefetch.halfLifeMs }),
+            cache,
+            catalog,
+            dispatcher,
+            signer,
+            tickMs: config.prefetch.tickMs,
+            forecast: (api, now) => forecast.forecastRate(api, now),
+            metrics,
+            log: nodeLog,
+          })
+        : undefined;
+    prefetcher?.start();
+    cleanups.push(() => prefetcher?.stop());
     const gateway = new Gateway({
       node,
       catalog,
       vouchers,
       zk,
-      upstream,
-      signer: { sign: (req) => signRequest(signingKey, req) },
-      cache:
-        config.cache.maxBytes > 0
-          ? new ResponseCache({
-              maxBytes: config.cache.maxBytes,
-              maxEntryBytes: Math.min(config.cache.maxEntryBytes, config.cache.maxBytes),
-            })
-          : undefined,
+      dispatcher,
+      signer,
+      cache,
       maxBodyBytes: config.maxBodyBytes,
       metrics,
       log: nodeLog,
@@ -246,6 +275,7 @@ export async function startRelayer(
           })
         : undefined,
       forecast,
+      prefetcher,
     });
     const server = new RelayerServer({
       gateway,

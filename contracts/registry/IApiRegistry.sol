@@ -37,6 +37,7 @@ interface IApiRegistry {
     struct ApiInput {
         string metadataUri;
         bytes32 metadataHash;
+        /// @dev One or more http(s) base URLs separated by spaces (replicas; relayers pick one per call).
         string upstreamUrl;
         bytes32 category;
         bytes32[] tags;

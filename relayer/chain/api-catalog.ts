@@ -21,8 +21,11 @@ export interface ApiEntry {
   id: bigint;
   provider: string;
   status: number;
-  /** The provider's upstream base URL; calls go to its origin, under its path. */
-  upstream: URL;
+  /**
+   * The provider's upstream base URLs (its replicas, in listing order; at least one): a call goes to
+   * one replica's origin, under that replica's path.
+   */
+  upstreams: readonly URL[];
   /** The token vouchers for this API are paid in (the payment token of token-priced APIs). */
   paymentToken: string;
   priceUnit: number;
@@ -85,10 +88,8 @@ export class ApiCatalog {
       this.apis.delete(apiId);
       return;
     }
-    let upstream: URL;
-    try {
-      upstream = new URL(api.upstreamUrl);
-    } catch {
+    const upstreams = parseUpstreams(api.upstreamUrl);
+    if (upstreams === undefined) {
       this.log.warn(
         { apiId: apiId.toString(), upstream: api.upstreamUrl },
         "API has an unusable upstream URL; skipped",
@@ -100,7 +101,7 @@ export class ApiCatalog {
       id: apiId,
       provider: api.provider,
       status: Number(api.status),
-      upstream,
+      upstreams,
       paymentToken: api.pricing.paymentToken,
       priceUnit: Number(api.pricing.unit),
       models: Number(api.pricing.models),
@@ -112,4 +113,33 @@ export class ApiCatalog {
       },
     });
   }
+}
+
+/** Most replicas a listing may name: more add nothing to availability and cost a router's bookkeeping. */
+export const MAX_UPSTREAM_REPLICAS = 16;
+
+/**
+ * The replicas of a registry upstream field: one or more absolute http(s) base URLs separated by
+ * whitespace (a URL cannot contain a space, so one URL is read as before). Duplicates count once.
+ * Undefined when any part is not an http(s) URL or there are more than MAX_UPSTREAM_REPLICAS: a listing
+ * half of whose replicas are typos is refused whole rather than served by the other half.
+ */
+export function parseUpstreams(field: string): URL[] | undefined {
+  const parts = field
+    .trim()
+    .split(/\s+/)
+    .filter((p) => p !== "");
+  if (parts.length === 0 || parts.length > MAX_UPSTREAM_REPLICAS) return undefined;
+  const urls = new Map<string, URL>();
+  for (const part of parts) {
+    let url: URL;
+    try {
+      url = new URL(part);
+    } catch {
+      return undefined;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+    urls.set(url.href, url);
+  }
+  return [...urls.values()];
 }

@@ -25,11 +25,13 @@ import {
   type ContentCoding,
   type HeaderMap,
 } from "./compression.js";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.js";
-import { parseApiTarget, upstreamPath, type ApiTarget } from "./path.js";
+import { clientResponseHeaders } from "./headers.js";
+import { parseApiTarget, type ApiTarget } from "./path.js";
+import type { Prefetcher } from "./prefetcher.js";
 import { sendError } from "./respond.js";
 import { BodyCapture, cachePolicy, type CacheHit, type ResponseCache } from "./response-cache.js";
-import type { UpstreamClient } from "./upstream.js";
+import type { UpstreamDispatcher } from "./upstream-dispatch.js";
+import { upstreamRequest, type CallToForward } from "./upstream-request.js";
 
 export const PROOF_HEADER = "meshgate-proof";
 const PROXIED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -39,7 +41,8 @@ export interface GatewayDeps {
   catalog: ApiCatalog;
   vouchers: VoucherAuthenticator;
   zk: ZkAuthenticator;
-  upstream: UpstreamClient;
+  /** Sends each call to one of its API's upstream replicas. */
+  dispatcher: UpstreamDispatcher;
   /** Signs what is forwarded with the node's staked key (RFC 9421). */
   signer: ForwardSigner;
   cache: ResponseCache | undefined;
@@ -50,6 +53,8 @@ export interface GatewayDeps {
   throttle?: AdaptiveThrottle | undefined;
   /** Per-API load forecasting, fed with each accepted call. */
   forecast?: TrafficForecast | undefined;
+  /** Refreshes hot cached responses before they go stale; told of every lookup and store. */
+  prefetcher?: Prefetcher | undefined;
 }
 
 export interface ForwardSigner {
@@ -168,7 +173,9 @@ export class Gateway {
     const cache = this.deps.cache;
 
     if (cache && (method === "GET" || method === "HEAD")) {
-      const hit = cache.lookup(api.id, method, targetText, req.headers, Date.now());
+      const lookedUp = Date.now();
+      this.deps.prefetcher?.requested(api.id, targetText, lookedUp);
+      const hit = cache.lookup(api.id, method, targetText, req.headers, lookedUp);
       if (hit) {
         this.deps.metrics.cache.inc({ event: "hit" });
         await this.sendCached(res, hit, cache, method, encoding, own);
@@ -177,66 +184,71 @@ export class Gateway {
       this.deps.metrics.cache.inc({ event: "miss" });
     }
 
-    const headers = upstreamRequestHeaders(
-      req.headers,
-      { clientIp: req.socket.remoteAddress ?? "", host: req.headers.host, proto: "http" },
-      api.upstream.host,
-    );
-    // Cacheable reads are fetched unencoded: the relayer caches one copy and compresses per client.
-    if (cache && method === "GET") headers["accept-encoding"] = "identity";
-    headers["meshgate-api-id"] = api.id.toString();
-    headers["meshgate-payer"] = payment.kind === "voucher" ? payment.payer : "zk";
-    headers["meshgate-call-id"] = callId;
-    // A body read whole is sent with its length (the signature covers Content-Length).
-    if (Buffer.isBuffer(body)) headers["content-length"] = String(body.length);
-    const path = upstreamPath(api.upstream, target);
-    Object.assign(
-      headers,
-      this.deps.signer.sign({
-        method,
-        authority: api.upstream.host,
-        path: path.split("?")[0]!,
-        query: target.query,
-        headers,
-      }),
-    );
-
+    const call: CallToForward = {
+      api,
+      target,
+      method,
+      headers: req.headers,
+      clientIp: req.socket.remoteAddress ?? "",
+      host: req.headers.host,
+      payer: payment.kind === "voucher" ? payment.payer : "zk",
+      callId,
+      body,
+      identity: cache !== undefined && method === "GET",
+    };
     const upstreamStarted = performance.now();
-    const upstream = await this.deps.upstream.forward({ origin: api.upstream.origin, path, method, headers, body });
+    const { response: upstream, lease } = await this.deps.dispatcher.send(api, (replica) =>
+      upstreamRequest(call, replica, this.deps.signer),
+    );
     this.deps.metrics.upstreamLatency.observe({ api: api.id.toString() }, (performance.now() - upstreamStarted) / 1000);
 
-    const now = Date.now();
-    const policy = cache && method === "GET" ? cachePolicy({ method, headers: req.headers }, upstream, now) : undefined;
-    let out: OutgoingHttpHeaders = clientResponseHeaders(upstream.headers);
-    let compressor: Transform | undefined;
-    if (method !== "HEAD" && ![204, 206, 304].includes(upstream.status) && compressible(upstream.headers)) {
-      out = encodedResponseHeaders(out as HeaderMap, encoding) as OutgoingHttpHeaders;
-      if (encoding) compressor = compressStream(encoding);
-    }
-    res.writeHead(upstream.status, { ...out, ...own });
+    // The replica's latency runs to the end of its body. A body that failed while the client was still
+    // there counts against the replica; a client that left does not.
+    let bodyFailed = false;
+    upstream.body.once("error", () => (bodyFailed ||= !res.destroyed));
+    try {
+      const now = Date.now();
+      const policy =
+        cache && method === "GET" ? cachePolicy({ method, headers: req.headers }, upstream, now) : undefined;
+      let out: OutgoingHttpHeaders = clientResponseHeaders(upstream.headers);
+      let compressor: Transform | undefined;
+      if (method !== "HEAD" && ![204, 206, 304].includes(upstream.status) && compressible(upstream.headers)) {
+        out = encodedResponseHeaders(out as HeaderMap, encoding) as OutgoingHttpHeaders;
+        if (encoding) compressor = compressStream(encoding);
+      }
+      res.writeHead(upstream.status, { ...out, ...own });
 
-    const capture = policy && cache ? new BodyCapture(cache.maxEntryBytes) : undefined;
-    const stages: NodeJS.ReadWriteStream[] = [];
-    if (capture) {
-      stages.push(
-        new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            capture.push(chunk);
-            done(null, chunk);
-          },
-        }),
-      );
-    }
-    if (compressor) stages.push(compressor);
-    await pipeline([upstream.body, ...stages, res] as (NodeJS.ReadableStream | NodeJS.WritableStream)[]);
+      const capture = policy && cache ? new BodyCapture(cache.maxEntryBytes) : undefined;
+      const stages: NodeJS.ReadWriteStream[] = [];
+      if (capture) {
+        stages.push(
+          new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              capture.push(chunk);
+              done(null, chunk);
+            },
+          }),
+        );
+      }
+      if (compressor) stages.push(compressor);
+      await pipeline([upstream.body, ...stages, res] as (NodeJS.ReadableStream | NodeJS.WritableStream)[]);
 
-    const captured = capture?.result();
-    if (cache && policy && captured) {
-      const stored = cache.store(api.id, targetText, req.headers, { ...upstream, body: captured }, policy, now);
-      if (stored) this.deps.metrics.cache.inc({ event: "store" });
+      const captured = capture?.result();
+      if (cache && policy && captured) {
+        const stored = cache.store(api.id, targetText, req.headers, { ...upstream, body: captured }, policy, now);
+        if (stored) {
+          this.deps.metrics.cache.inc({ event: "store" });
+          this.deps.prefetcher?.stored(api.id, target, req.headers, upstream.headers, policy.ttlMs, now);
+        }
+      }
+      if (cache && UNSAFE_METHODS.has(method) && upstream.status < 400) {
+        cache.invalidate(api.id, targetText);
+        this.deps.prefetcher?.invalidated(api.id, targetText);
+      }
+      return cache && method === "GET" ? "miss" : "none";
+    } finally {
+      lease.end(upstream.status < 500 && !bodyFailed);
     }
-    if (cache && UNSAFE_METHODS.has(method) && upstream.status < 400) cache.invalidate(api.id, targetText);
-    return cache && method === "GET" ? "miss" : "none";
   }
 
   private async sendCached(

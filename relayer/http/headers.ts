@@ -18,6 +18,9 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /** Payment and forwarding headers the relayer sets itself; a client's copies are dropped. */
 const RELAYER_OWNED = /^(meshgate-|signature$|signature-input$|x-forwarded-|forwarded$)/;
 
+/** Whether the relayer sets `name` (lowercase) itself on what it forwards. */
+export const isRelayerOwned = (name: string): boolean => RELAYER_OWNED.test(name);
+
 function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
   const value = headers.connection;
   if (typeof value !== "string") return new Set();
@@ -37,7 +40,8 @@ export function upstreamRequestHeaders(
     out[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   out.host = upstreamHost;
-  out["x-forwarded-for"] = forwarded.clientIp;
+  // No client address: the relayer's own call (a prefetch).
+  if (forwarded.clientIp) out["x-forwarded-for"] = forwarded.clientIp;
   out["x-forwarded-proto"] = forwarded.proto;
   if (forwarded.host) out["x-forwarded-host"] = forwarded.host;
   return out;

@@ -116,7 +116,7 @@ function parseAge(headers: HeaderMap): number {
 }
 
 /** Lowercase, deduplicated, sorted field names of a Vary header. */
-function parseVary(headers: HeaderMap): string[] {
+export function parseVary(headers: HeaderMap): string[] {
   const names = splitList(headerValue(headers, "vary") ?? "").map((name) => name.toLowerCase());
   return [...new Set(names)].sort();
 }

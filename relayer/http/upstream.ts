@@ -25,6 +25,12 @@ export interface UpstreamResponse {
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT"]);
 
+/**
+ * The upstream could not be reached (refused, reset, connect timeout) and nothing was answered: a
+ * request that may be replayed (see {@link UpstreamClient.replayable}) can go to another replica.
+ */
+export class UpstreamUnreachable extends GatewayError {}
+
 export class UpstreamClient {
   private readonly agent: Agent;
 
@@ -37,9 +43,18 @@ export class UpstreamClient {
     });
   }
 
-  async forward(req: UpstreamRequest, signal?: AbortSignal): Promise<UpstreamResponse> {
-    const replayable = req.body === undefined || Buffer.isBuffer(req.body);
-    const attempts = IDEMPOTENT.has(req.method) && replayable ? this.opts.retries + 1 : 1;
+  /** Whether a request may be sent again after a connection failure: idempotent, with a buffered (or no) body. */
+  static replayable(req: Pick<UpstreamRequest, "method" | "body">): boolean {
+    return IDEMPOTENT.has(req.method) && (req.body === undefined || Buffer.isBuffer(req.body));
+  }
+
+  /** `retries`: extra attempts on this origin after a connection failure (default: the configured count). */
+  async forward(
+    req: UpstreamRequest,
+    opts: { signal?: AbortSignal; retries?: number } = {},
+  ): Promise<UpstreamResponse> {
+    const { signal, retries = this.opts.retries } = opts;
+    const attempts = UpstreamClient.replayable(req) ? retries + 1 : 1;
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.agent.request({
@@ -60,7 +75,9 @@ export class UpstreamClient {
         if (error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError) {
           throw new GatewayError("upstream_timeout");
         }
-        if (error instanceof errors.ConnectTimeoutError) throw new GatewayError("upstream_timeout", "connect timeout");
+        if (error instanceof errors.ConnectTimeoutError)
+          throw new UpstreamUnreachable("upstream_timeout", "connect timeout");
+        if (RETRYABLE.has(code)) throw new UpstreamUnreachable("upstream_error", code);
         throw new GatewayError("upstream_error", code || (error instanceof Error ? error.message : undefined));
       }
     }

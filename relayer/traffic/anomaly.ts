@@ -56,6 +56,13 @@ export interface AnomalyOptions {
    */
   readonly errorRatio?: number;
   /**
+   * Time constant (ms) of the error average's decay towards 0 while no outcome arrives. Default 60_000.
+   * A client throttled for errors alone gets no admitted calls, so no outcomes: without the decay it
+   * would stay throttled as long as it kept calling. With it, the signal ends τ·ln(score) after the last
+   * error (at most ~25 s from a full burst at the default ratio), and Retry-After can say when.
+   */
+  readonly errorDecayMs?: number;
+  /**
    * An identity counts as active for the population mean while its last request is this recent. Default
    * 60_000: six rate time constants, after which its decayed rate is negligible.
    */
@@ -89,8 +96,9 @@ interface IdentityState {
   /** Current rate over unthrottled requests only: this identity's share of the population's calm rate. */
   readonly calmRate: DecayingRate;
   readonly paths: PathEntropy;
-  /** EWMA of the caller-attributable error flag over recent requests. */
+  /** EWMA of the caller-attributable error flag over recent requests, as of `errorsAt`. */
   errors: number;
+  errorsAt: number;
   lastSeen: number;
 }
 
@@ -110,7 +118,7 @@ const fmt = (x: number): string => x.toFixed(1);
  * - rate: current rate ≥ rateFactor × reference;
  * - hammer: full window, entropy ≤ lowEntropyBits, rate ≥ elevatedFactor × reference;
  * - scan: full window, entropy ≥ highEntropyBits, rate ≥ elevatedFactor × reference;
- * - errors: error EWMA ≥ errorRatio.
+ * - errors: error EWMA (decaying with time while no outcome arrives) ≥ errorRatio.
  *
  * The baseline only learns from requests that were not throttled, so a sustained abuser cannot teach the
  * detector that abuse is normal. The flip side: a client that is legitimately at rateFactor × the population
@@ -131,6 +139,7 @@ export class AnomalyDetector {
   private readonly highEntropyBits: number;
   private readonly errorWeight: number;
   private readonly errorRatio: number;
+  private readonly errorDecayMs: number;
   private readonly activeWindowMs: number;
   private readonly idleMs: number;
   private readonly maxIdentities: number;
@@ -155,6 +164,7 @@ export class AnomalyDetector {
     this.highEntropyBits = options.highEntropyBits ?? 5.8;
     this.errorWeight = 2 / ((options.errorWindow ?? 20) + 1);
     this.errorRatio = options.errorRatio ?? 0.5;
+    this.errorDecayMs = options.errorDecayMs ?? 60_000;
     this.activeWindowMs = options.activeWindowMs ?? 60_000;
     this.idleMs = options.idleMs ?? 1_800_000;
     this.maxIdentities = options.maxIdentities ?? 100_000;
@@ -190,6 +200,7 @@ export class AnomalyDetector {
         calmRate: new DecayingRate(this.rateTauMs),
         paths: new PathEntropy(this.entropyWindow),
         errors: 0,
+        errorsAt: now,
         lastSeen: now,
       };
     }
@@ -221,7 +232,20 @@ export class AnomalyDetector {
   outcome(identity: string, error: boolean, now: number): void {
     this.expire(now);
     const state = this.identities.get(identity);
-    if (state !== undefined) state.errors += this.errorWeight * ((error ? 1 : 0) - state.errors);
+    if (state === undefined) return;
+    const errors = this.errorsOf(state, now);
+    state.errors = errors + this.errorWeight * ((error ? 1 : 0) - errors);
+    state.errorsAt = Math.max(state.errorsAt, now);
+  }
+
+  /** Time constants (ms) by signal: how fast each one's strength decays without new evidence. */
+  decayMs(signal: AnomalySignal): number {
+    return signal === "errors" ? this.errorDecayMs : this.rateTauMs;
+  }
+
+  /** The identity's error average decayed to `now`. */
+  private errorsOf(state: IdentityState, now: number): number {
+    return state.errors * Math.exp(-Math.max(0, now - state.errorsAt) / this.errorDecayMs);
   }
 
   private decide(state: IdentityState, now: number, floor: number): AnomalyDecision {
@@ -250,12 +274,13 @@ export class AnomalyDetector {
     const ratio = rate / reference;
     const rateText = `rate ${fmt(rate)}/s is ${fmt(ratio)}x ${referenceText}`;
 
+    const errors = this.errorsOf(state, now);
     const bits = state.paths.bits;
     const degenerate = state.paths.full && (bits <= this.lowEntropyBits || bits >= this.highEntropyBits);
     const strengths: [AnomalySignal, number][] = [
       ["rate", ratio / this.rateFactor],
       [bits <= this.lowEntropyBits ? "hammer" : "scan", degenerate ? ratio / this.elevatedFactor : 0],
-      ["errors", state.errors / this.errorRatio],
+      ["errors", errors / this.errorRatio],
     ];
     const score = Math.max(...strengths.map(([, s]) => s));
     const fired = strengths.filter(([, s]) => s >= 1).map(([signal]) => signal);
@@ -271,7 +296,7 @@ export class AnomalyDetector {
           return fired.includes("rate") ? entropy : `${entropy} at ${rateText}`;
         }
         case "errors":
-          return `errors ${Math.round(100 * state.errors)}% of recent requests`;
+          return `errors ${Math.round(100 * errors)}% of recent requests`;
       }
     });
     return { throttle: fired.length > 0, score, signals: fired, explanation: parts.join("; ") };

@@ -9,7 +9,7 @@ import type { RelayerMetrics } from "../metrics.js";
 import { AnomalyDetector, type AnomalyOptions } from "./anomaly.js";
 import { RateForecaster } from "./holt-winters.js";
 
-/** Retry-After bounds (s). An errors-only throttle does not decay with time: the upper bound is used. */
+/** Retry-After upper bound (s). */
 const MAX_RETRY_AFTER_S = 60;
 /** At most one warn log per identity per this long (a throttled abuser keeps calling). */
 const LOG_EVERY_MS = 10_000;
@@ -75,10 +75,10 @@ export class AdaptiveThrottle {
       );
     }
     // Rate-based signals fall below their thresholds after τ·ln(score) without calls.
-    const rateBased = decision.signals.some((s) => s !== "errors");
-    const retryAfter = rateBased
-      ? Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil((this.opts.rateTauMs / 1000) * Math.log(decision.score))))
-      : MAX_RETRY_AFTER_S;
+    // Each fired signal falls below its threshold after its time constant x ln(strength) without new
+    // evidence; the score bounds every strength, so this wait is never too short.
+    const decayMs = Math.max(...decision.signals.map((signal) => this.detector.decayMs(signal)));
+    const retryAfter = Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil((decayMs / 1000) * Math.log(decision.score))));
     throw new GatewayError("adaptive_throttle", `signals: ${decision.signals.join(", ")}`, {
       "retry-after": String(retryAfter),
     });
@@ -119,6 +119,14 @@ export class TrafficForecast {
   record(api: string): void {
     if (this.forecaster.model(api) === undefined) this.apis.push(api);
     this.forecaster.record(api, this.now());
+  }
+
+  /**
+   * The forecast rate (per second) of `api` for the bucket containing `now`, once its Holt-Winters model
+   * has its two seasons of history; undefined before (a warm-up average is no forecast of a coming peak).
+   */
+  forecastRate(api: string, now: number): number | undefined {
+    return this.forecaster.model(api)?.ready ? this.forecaster.forecastRate(api, now) : undefined;
   }
 
   /** Updates the forecast and scale-up gauges (on each /metrics scrape). */

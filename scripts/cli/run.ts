@@ -34,7 +34,7 @@ const GROUPS: Record<string, Record<string, Command>> = {
 
 export const USAGE = `meshgate <group> <command> [args] [--options]
 
-  api register --metadata-uri <uri> (--openapi <file> | --metadata-hash <0x..>) --upstream <url>
+  api register --metadata-uri <uri> (--openapi <file> | --metadata-hash <0x..>) --upstream "<url> [<url> ...]"
                --category <name> [--tags a,b] (--token <erc20> | --usd)
                [--per-call <amount>] [--per-period <amount> --period <30d>] [--staker-discount]
   api price <id> [--token <erc20> | --usd] [--per-call <amount>] [--per-period <amount>] [--period <30d>]

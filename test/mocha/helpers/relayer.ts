@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { JsonRpcProvider, NonceManager, parseUnits, Wallet, type Signer } from "ethers";
+import {
+  JsonRpcProvider,
+  NonceManager,
+  parseUnits,
+  Wallet,
+  type ContractTransactionResponse,
+  type Signer,
+} from "ethers";
 import { network } from "hardhat";
 import { writeDeployment, type Deployment } from "../../../deploy/deployments.js";
 import type { DeployParams } from "../../../deploy/params.js";
@@ -14,6 +21,7 @@ import { createLogger } from "../../../relayer/log.js";
 import { startRelayer, type Relayer } from "../../../relayer/relayer.js";
 import { DevStablecoin__factory } from "../../../types/ethers-contracts/index.js";
 import { freePort } from "./processes.js";
+import { waitFor } from "./wait.js";
 import { startRedis, type RedisServer } from "../../../scripts/dev/redis-server.js";
 
 /** Price of one demo call: $0.001 in dUSDC (6 decimals). */
@@ -142,4 +150,14 @@ export async function startTestNetwork(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits for `tx` to be mined and for `relayer` to have followed the chain past its block. */
+export async function followedBy(relayer: Relayer, tx: Promise<ContractTransactionResponse>): Promise<void> {
+  const receipt = (await (await tx).wait())!;
+  await waitFor(
+    "the relayer to follow the chain",
+    async () => (await relayer.metrics.chainHead.get()).values[0]?.value ?? 0,
+    (head) => head >= receipt.blockNumber,
+  );
 }

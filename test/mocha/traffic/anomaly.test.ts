@@ -139,7 +139,8 @@ describe("AnomalyDetector", function () {
   });
 
   it("flags an error burst with its share of failures", function () {
-    const detector = new AnomalyDetector({ errorWindow: 3 }); // weight 2 / (3 + 1) = 0.5
+    // Weight 2 / (3 + 1) = 0.5; no decay with time here (the next test has it).
+    const detector = new AnomalyDetector({ errorWindow: 3, errorDecayMs: Infinity });
     detector.request("x", "/a", 0);
     detector.outcome("x", true, 0); // 0.5
     detector.request("x", "/a", 10_000);
@@ -154,6 +155,24 @@ describe("AnomalyDetector", function () {
     expect(detector.request("x", "/a", 30_000).throttle).to.be.false;
     detector.outcome("nobody", true, 30_000); // unknown identities are ignored
     expect(detector.has("nobody")).to.be.false;
+  });
+
+  it("lets an error burst decay with time, so a client throttled for errors alone gets admitted again", function () {
+    const detector = new AnomalyDetector({ errorWindow: 3, errorDecayMs: 10_000, rateTauMs: 2_000 });
+    detector.request("x", "/a", 0);
+    detector.outcome("x", true, 0); // 0.5
+    detector.outcome("x", true, 0); // 0.75
+    // 0.75 e^{-t/10 s} falls to the ratio 0.5 at t = 10 s x ln 1.5 = 4,055 ms; no outcome arrives meanwhile.
+    const at4000 = detector.request("x", "/a", 4_000);
+    expect(at4000.signals).to.deep.equal(["errors"]);
+    expectNear(at4000.score, 1.5 * Math.exp(-0.4), 1e-12);
+    expect(at4000.explanation).to.equal("errors 50% of recent requests");
+    expect(detector.request("x", "/a", 4_100).throttle).to.be.false;
+    // An outcome first decays the average to its time: 0.75 e^{-0.5} = 0.455, then one more error -> 0.727.
+    detector.outcome("x", true, 5_000);
+    expectNear(detector.request("x", "/a", 5_000).score, (0.75 * Math.exp(-0.5) + 1) / 2 / 0.5, 1e-12);
+    expect(detector.decayMs("errors")).to.equal(10_000);
+    expect(detector.decayMs("rate")).to.equal(2_000);
   });
 
   it("flags a scanner by its entropy at an elevated rate", function () {
