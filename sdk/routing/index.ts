@@ -23,3 +23,4 @@ export {
   routingPolicyFor,
   type RolloutFlag,
 } from "./select.js";
+export { readCandidates, readRolloutFlag, routingPolicyFromChain } from "./on-chain.js";
