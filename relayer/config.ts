@@ -59,6 +59,8 @@ export const relayerEnvSchema = z.object({
   MESHGATE_PREFETCH_TOP_K: z.coerce.number().int().min(1).max(1_000).default(16),
   /** Half-life of a response's request-rate estimate. */
   MESHGATE_PREFETCH_HALF_LIFE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  /** Least requests expected while a refreshed copy is fresh; higher saves upstream calls, lower gains hits. */
+  MESHGATE_PREFETCH_MIN_EXPECTED_HITS: z.coerce.number().positive().max(1_000).default(1),
   /** Settle a token's vouchers once their unsettled value reaches this many base units... */
   MESHGATE_SETTLE_MIN_VALUE: amount.default(1_000_000n),
   /** ...or once the oldest unsettled voucher is this old. */
@@ -172,7 +174,7 @@ export interface RelayerConfig {
   maxBodyBytes: number;
   upstream: { timeoutMs: number; connectTimeoutMs: number; retries: number };
   cache: { maxBytes: number; maxEntryBytes: number };
-  prefetch: { enabled: boolean; tickMs: number; topK: number; halfLifeMs: number };
+  prefetch: { enabled: boolean; tickMs: number; topK: number; halfLifeMs: number; minExpectedHits: number };
   settlement: { minValue: bigint; maxAgeMs: number; scanMs: number; batchSize: number };
   keeperIntervalMs: number;
   tx: { bumpAfterMs: number; maxFeePerGas: bigint };
@@ -226,6 +228,7 @@ export function loadRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relayer
       tickMs: e.MESHGATE_PREFETCH_TICK_MS,
       topK: e.MESHGATE_PREFETCH_TOP_K,
       halfLifeMs: e.MESHGATE_PREFETCH_HALF_LIFE_MS,
+      minExpectedHits: e.MESHGATE_PREFETCH_MIN_EXPECTED_HITS,
     },
     settlement: {
       minValue: e.MESHGATE_SETTLE_MIN_VALUE,

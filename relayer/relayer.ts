@@ -240,7 +240,11 @@ export async function startRelayer(
     const prefetcher =
       cache && config.prefetch.enabled
         ? new Prefetcher({
-            planner: new PrefetchPlanner({ topK: config.prefetch.topK, halfLifeMs: config.prefetch.halfLifeMs }),
+            planner: new PrefetchPlanner({
+              topK: config.prefetch.topK,
+              halfLifeMs: config.prefetch.halfLifeMs,
+              minExpectedHits: config.prefetch.minExpectedHits,
+            }),
             cache,
             catalog,
             dispatcher,

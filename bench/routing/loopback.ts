@@ -6,21 +6,29 @@
  * Redis, the demo API, NODES staked nodes each running the real relayer (in this process), every
  * call a paid call with a fresh signed voucher on a funded channel, checked, rate-limited and
  * stored by the relayer before it is proxied to the demo API. The consumer reads each node's URL,
- * region and reputation from NodeStaking and Reputation. Simulated: each node's slowness and
+ * region and reputation from NodeStaking and Reputation (sdk/routing/on-chain.ts). Simulated: each node's slowness and
  * failures, added by a seeded proxy in front of its relayer (loopback-proxy.ts; the profiles
  * below). LANES payers, each with a channel to every node and its own RoutedClient, share one
  * policy and pull the same seeded sequence of calls (closed loop: a lane sends its next call when
  * the last one ended). Each policy gets a fresh policy instance, proxies reseeded with the same
  * seed, and the same call count.
  */
-import { decodeBytes32String, getAddress, id, NonceManager, parseEther, parseUnits, Wallet } from "ethers";
+import { getAddress, id, NonceManager, parseEther, parseUnits, Wallet } from "ethers";
 import { PaidClient } from "../../sdk/client.js";
 import { RoutedClient, type RoutedNode } from "../../sdk/routed-client.js";
-import { peakEwma, randomPolicy, roundRobin, seededRng, type RoutingPolicy } from "../../sdk/routing/index.js";
+import {
+  peakEwma,
+  randomPolicy,
+  readCandidates,
+  roundRobin,
+  seededRng,
+  type RoutingPolicy,
+} from "../../sdk/routing/index.js";
 import { DevStablecoin__factory } from "../../types/ethers-contracts/index.js";
 import { DEMO_PRICE, startTestNetwork, type TestNetwork } from "../../test/mocha/helpers/relayer.js";
-import { NodeType, registerNode, setNodeUrl, SubjectKind } from "../../test/mocha/helpers/validator-net.js";
+import { NodeType, registerNode, setNodeUrl } from "../../test/mocha/helpers/validator-net.js";
 import { startProfileProxy, type NodeProfile, type ProfileProxy } from "./loopback-proxy.js";
+import { runRelayerSide, type RelayerSideResult } from "./loopback-relayer.js";
 import { percentile } from "./stats.js";
 
 /** The demo nodes: two good ones, two heavy-tailed slow ones, one failing intermittently. */
@@ -78,6 +86,14 @@ export const LOOPBACK_PROFILES: readonly NodeProfile[] = [
 ];
 
 export const LOOPBACK_REGION = "local";
+/** Relayers' settlement held off during the runs (they spend far less than the threshold). */
+const SERVING_ENV = {
+  MESHGATE_SETTLE_MIN_VALUE: "1000000000000",
+  MESHGATE_SETTLE_MAX_AGE_MS: "3600000",
+  MESHGATE_KEEPER_INTERVAL_MS: "3600000",
+};
+/** The replicas of the relayer-side run: a fast one, a heavy-tailed slow one, a failing one. */
+const REPLICA_PROFILES = ["fast", "slow-tail", "flaky"].map((name) => LOOPBACK_PROFILES.find((p) => p.name === name)!);
 export const LOOPBACK_TIMEOUT_MS = 1_000;
 
 export interface LoopbackOptions {
@@ -87,6 +103,8 @@ export interface LoopbackOptions {
   /** Concurrent payers (closed-loop lanes). */
   readonly lanes: number;
   readonly timeoutMs?: number;
+  /** Also run the relayer side (replica routing, pre-caching; loopback-relayer.ts). */
+  readonly relayerSide?: boolean;
 }
 
 export interface LoopbackSummary {
@@ -107,6 +125,7 @@ export interface LoopbackResult {
   readonly roundRobin: LoopbackSummary;
   readonly random: LoopbackSummary;
   readonly router: LoopbackSummary;
+  readonly relayerSide: RelayerSideResult | undefined;
   readonly setupMs: number;
 }
 
@@ -145,12 +164,6 @@ async function fund(
       .connect(accounts.deployer)
       .setPolicy(0, { requestsPerWindow: 4_000_000_000, windowSeconds: 1, burst: 4_000_000_000 })
   ).wait();
-  // Settlement held off during the run (the run spends far less than the threshold).
-  const serving = {
-    MESHGATE_SETTLE_MIN_VALUE: "1000000000000",
-    MESHGATE_SETTLE_MAX_AGE_MS: "3600000",
-    MESHGATE_KEEPER_INTERVAL_MS: "3600000",
-  };
   for (const [i, profile] of LOOPBACK_PROFILES.entries()) {
     const proxy = await startProfileProxy(profile, opts.seed + i);
     let operator: string;
@@ -158,31 +171,22 @@ async function fund(
     if (i === 0) {
       // The seed's node (dev account 2) is the first one.
       await setNodeUrl(net, accounts.operator, proxy.url);
-      relayerUrl = (await net.startRelayer(serving)).url;
+      relayerUrl = (await net.startRelayer(SERVING_ENV)).url;
       operator = seed.operator;
     } else {
       const k = await registerNode(net, { nodeType: NodeType.Edge, stake: parseEther("1000"), url: proxy.url });
-      relayerUrl = (await net.startRelayer({ ...serving, MESHGATE_OPERATOR_KEY: k.key })).url;
+      relayerUrl = (await net.startRelayer({ ...SERVING_ENV, MESHGATE_OPERATOR_KEY: k.key })).url;
       operator = k.address;
     }
     proxy.setTarget(relayerUrl);
     nodes.push({ operator: getAddress(operator), profile, proxy });
   }
 
-  // What the consumer reads from the chain: each node's URL (its proxy), region and reputation.
-  const onChain = await Promise.all(
-    nodes.map(async (n) => {
-      const [info, score] = await Promise.all([
-        protocol.staking.getNode(n.operator),
-        protocol.reputation.scoreOf(SubjectKind.Node, n.operator),
-      ]);
-      return {
-        url: info.url,
-        region: decodeBytes32String(info.region),
-        reputationBps: score.finalized ? Number(score.smoothed) : undefined,
-      };
-    }),
-  );
+  // What the consumer reads from the chain: each node's candidate (region, reputation) and URL (its proxy).
+  const operators = nodes.map((n) => n.operator);
+  const candidates = await readCandidates(protocol.staking, protocol.reputation, operators);
+  if (candidates.length !== nodes.length) throw new Error("a loopback node is not active on chain");
+  const urls = await Promise.all(operators.map(async (o) => (await protocol.staking.getNode(o)).url));
 
   // Payers: one per lane, each funding a channel to every node (enough for every run's calls).
   const coin = DevStablecoin__factory.connect(seed.stablecoin, accounts.payer);
@@ -200,13 +204,9 @@ async function fund(
     }
     lanes.push(
       nodes.map((n, i) => ({
-        candidate: {
-          id: n.operator,
-          region: onChain[i]!.region,
-          ...(onChain[i]!.reputationBps !== undefined ? { reputationBps: onChain[i]!.reputationBps } : {}),
-        },
+        candidate: candidates[i]!,
         client: new PaidClient({
-          relayerUrl: onChain[i]!.url,
+          relayerUrl: urls[i]!,
           signer: wallet,
           payer: wallet.address,
           apiId: seed.apiId,
@@ -286,7 +286,7 @@ async function runPolicy(
 
 /** Runs round-robin, random and the peak-EWMA router over the same loopback network. */
 export async function runLoopback(options: LoopbackOptions): Promise<LoopbackResult> {
-  const opts: Required<LoopbackOptions> = { timeoutMs: LOOPBACK_TIMEOUT_MS, ...options };
+  const opts: Required<LoopbackOptions> = { timeoutMs: LOOPBACK_TIMEOUT_MS, relayerSide: false, ...options };
   const t0 = performance.now();
   const { net, nodes, lanes } = await setUp(opts);
   const setupMs = performance.now() - t0;
@@ -295,7 +295,17 @@ export async function runLoopback(options: LoopbackOptions): Promise<LoopbackRes
     const roundRobinRun = await runPolicy(roundRobin(), nodes, lanes, paths, opts);
     const randomRun = await runPolicy(randomPolicy(seededRng(opts.seed)), nodes, lanes, paths, opts);
     const routerRun = await runPolicy(peakEwma(seededRng(opts.seed)), nodes, lanes, paths, opts);
-    return { options: opts, roundRobin: roundRobinRun, random: randomRun, router: routerRun, setupMs };
+    const relayerSide = opts.relayerSide
+      ? await runRelayerSide(net, {
+          seed: opts.seed,
+          calls: opts.calls,
+          lanes: opts.lanes,
+          timeoutMs: opts.timeoutMs,
+          replicas: REPLICA_PROFILES,
+          relayerEnv: SERVING_ENV,
+        })
+      : undefined;
+    return { options: opts, roundRobin: roundRobinRun, random: randomRun, router: routerRun, relayerSide, setupMs };
   } finally {
     for (const n of nodes) await n.proxy.close();
     await net.stop();
@@ -316,6 +326,7 @@ export function loopbackJson(r: LoopbackResult): Record<string, number> {
     loopbackRandomErrorRate: round(r.random.errorRate, 4),
     loopbackRouterP50Ms: round(r.router.p50, 1),
     loopbackRoundRobinP50Ms: round(r.roundRobin.p50, 1),
+    ...(r.relayerSide ? relayerSideJson(r.relayerSide) : {}),
     seed: r.options.seed,
     calls: r.options.calls,
     lanes: r.options.lanes,
@@ -346,6 +357,52 @@ export function loopbackReport(r: LoopbackResult): string {
         LOOPBACK_PROFILES.map((p) => s.share[p.name] ?? 0).join("/"),
     );
   }
+  if (r.relayerSide) lines.push("", ...relayerSideLines(r.relayerSide, r.options));
   lines.push("", JSON.stringify(loopbackJson(r)));
   return lines.join("\n");
+}
+
+/** The relayer side's figures for the last line. */
+function relayerSideJson(r: RelayerSideResult): Record<string, number> {
+  const { roundRobin, router } = r.replicas;
+  const { lru, predictive } = r.precache;
+  return {
+    replicaRouterP99Ms: round(router.p99, 1),
+    replicaRoundRobinP99Ms: round(roundRobin.p99, 1),
+    replicaRouterErrorRate: round(router.errorRate, 4),
+    replicaRoundRobinErrorRate: round(roundRobin.errorRate, 4),
+    relayerPrecacheHitRate: round(predictive.hitRate, 4),
+    relayerLruHitRate: round(lru.hitRate, 4),
+    relayerPrecacheUpstreamRequests: predictive.upstreamRequests,
+    relayerLruUpstreamRequests: lru.upstreamRequests,
+  };
+}
+
+/** The relayer side's two tables. */
+function relayerSideLines(r: RelayerSideResult, opts: Required<LoopbackOptions>): string[] {
+  const pad = (s: string, n: number) => s.padStart(n);
+  const names = REPLICA_PROFILES.map((p) => p.name);
+  const lines = [
+    `relayer picking among one API's upstream replicas (${names.join(", ")}), ${opts.calls} paid calls per policy, ` +
+      `${opts.lanes} payers; the policy follows the Developer DAO flag set on chain`,
+    `${"policy".padEnd(12)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("errors", 9)}  requests per replica (${names.join("/")})`,
+  ];
+  for (const s of [r.replicas.roundRobin, r.replicas.router]) {
+    lines.push(
+      `${s.name.padEnd(12)}${pad(s.p50.toFixed(1), 9)}${pad(s.p99.toFixed(1), 9)}` +
+        `${pad(`${(s.errorRate * 100).toFixed(2)}%`, 9)}  ${names.map((n) => s.share[n] ?? 0).join("/")}`,
+    );
+  }
+  lines.push(
+    "",
+    `relayer response cache on ${r.precacheCalls} paid GETs, Zipf(s=${r.zipfS}) over ${r.precachePaths} paths, answers fresh for 1 s`,
+    `${"cache".padEnd(12)}${pad("hit rate", 10)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("upstream", 10)}${pad("refreshes", 11)}`,
+  );
+  for (const s of [r.precache.lru, r.precache.predictive]) {
+    lines.push(
+      `${s.name.padEnd(12)}${pad(`${(s.hitRate * 100).toFixed(1)}%`, 10)}${pad(s.p50.toFixed(1), 9)}` +
+        `${pad(s.p99.toFixed(1), 9)}${pad(String(s.upstreamRequests), 10)}${pad(String(s.refreshes), 11)}`,
+    );
+  }
+  return lines;
 }

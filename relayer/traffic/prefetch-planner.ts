@@ -10,9 +10,12 @@
  * keys of an API get refreshed at lower current rates than after it.
  *
  * A key is refreshed when its copy expires before the next planning tick and the forecast expects at
- * least `minExpectedHits` requests while the refreshed copy stays fresh (rate × freshness lifetime):
- * below that, the upstream call costs more than the miss it saves. Hottest first, at most `topK` per
- * tick. Only keys the cache has stored are considered (their freshness lifetime is known, and the
+ * least `minExpectedHits` requests while the refreshed copy stays fresh (rate × freshness lifetime).
+ * A refresh saves at most one miss (the first request after the old copy expired), and only if a
+ * request comes while the new copy is fresh: for Poisson arrivals with m expected requests, with
+ * probability 1 − e^−m, 63% at the default m ≥ 1. So each refresh costs the upstream one call for at
+ * least 0.63 misses saved in expectation; a higher threshold trades hit rate for upstream load. Hottest
+ * first, at most `topK` per tick. Only keys the cache has stored are considered (their freshness lifetime is known, and the
  * upstream has shown it answers them cacheably).
  */
 import { DecayingRate } from "./decaying-rate.js";
