@@ -15,11 +15,10 @@
  */
 import { createServer, type Server } from "node:http";
 import { id, Wallet, type ContractTransactionResponse } from "ethers";
-import { PaidClient } from "../../sdk/client.js";
 import { PEAK_EWMA_FLAG } from "../../sdk/routing/index.js";
 import { seededRng } from "../../sdk/routing/rng.js";
 import type { Relayer } from "../../relayer/relayer.js";
-import { DEMO_PRICE, followedBy, type TestNetwork } from "../../test/mocha/helpers/relayer.js";
+import { demoClient, followedBy, type TestNetwork } from "../../test/mocha/helpers/relayer.js";
 import { startProfileProxy, type NodeProfile, type ProfileProxy } from "./loopback-proxy.js";
 import { WeightedSampler, zipfWeights } from "./sampling.js";
 import { percentile } from "./stats.js";
@@ -96,17 +95,7 @@ async function drive(
   paths: readonly string[],
   timeoutMs: number,
 ): Promise<CallsSummary> {
-  const clients = wallets.map(
-    (w) =>
-      new PaidClient({
-        relayerUrl: relayer.url,
-        signer: w,
-        payer: w.address,
-        apiId: net.seed.apiId,
-        token: net.seed.stablecoin,
-        pricePerCall: DEMO_PRICE,
-      }),
-  );
+  const clients = wallets.map((w) => demoClient(net, relayer.url, w));
   for (const c of clients) await c.sync();
   const latencies = new Float64Array(paths.length);
   let errors = 0;

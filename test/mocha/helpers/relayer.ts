@@ -17,6 +17,7 @@ import { devAccount } from "../../../scripts/cli/env.js";
 import { startDemoApi } from "../../../scripts/demo/demo-api.js";
 import { seedDemo, type DemoSeed } from "../../../scripts/demo/seed.js";
 import { loadRelayerConfig, type RelayerConfig } from "../../../relayer/config.js";
+import { PaidClient } from "../../../sdk/client.js";
 import { createLogger } from "../../../relayer/log.js";
 import { startRelayer, type Relayer } from "../../../relayer/relayer.js";
 import { DevStablecoin__factory } from "../../../types/ethers-contracts/index.js";
@@ -160,4 +161,16 @@ export async function followedBy(relayer: Relayer, tx: Promise<ContractTransacti
     async () => (await relayer.metrics.chainHead.get()).values[0]?.value ?? 0,
     (head) => head >= receipt.blockNumber,
   );
+}
+
+/** `wallet`'s pay-per-call client for the demo API through the relayer at `relayerUrl`. */
+export function demoClient(net: TestNetwork, relayerUrl: string, wallet: Wallet): PaidClient {
+  return new PaidClient({
+    relayerUrl,
+    signer: wallet,
+    payer: wallet.address,
+    apiId: net.seed.apiId,
+    token: net.seed.stablecoin,
+    pricePerCall: DEMO_PRICE,
+  });
 }

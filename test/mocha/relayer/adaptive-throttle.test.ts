@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { Wallet, id } from "ethers";
-import { PaidClient } from "../../../sdk/client.js";
+import type { PaidClient } from "../../../sdk/client.js";
 import { channelId } from "../../../sdk/vouchers.js";
 import { ERROR_CODES } from "../../../relayer/errors.js";
 import type { Relayer } from "../../../relayer/relayer.js";
-import { DEMO_PRICE, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
+import { DEMO_PRICE, demoClient, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
 
 /** Calls to one path, back to back: far above the well-behaved client. */
 const HAMMER_CALLS = 90;
@@ -22,15 +22,7 @@ describe("adaptive throttling (real chain, Redis, HTTP)", function () {
   async function client(relayer: Relayer, label: string): Promise<{ client: PaidClient; payer: string }> {
     const wallet = new Wallet(id(label), net.provider);
     await net.fundPayer(wallet, 10_000_000n);
-    const c = new PaidClient({
-      relayerUrl: relayer.url,
-      signer: wallet,
-      payer: wallet.address,
-      apiId: net.seed.apiId,
-      token: net.seed.stablecoin,
-      pricePerCall: DEMO_PRICE,
-    });
-    return { client: c, payer: wallet.address };
+    return { client: demoClient(net, relayer.url, wallet), payer: wallet.address };
   }
 
   async function accepted(relayer: Relayer, payer: string): Promise<bigint> {

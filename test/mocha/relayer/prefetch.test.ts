@@ -1,10 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { expect } from "chai";
 import { Wallet, id } from "ethers";
-import { PaidClient } from "../../../sdk/client.js";
 import { verifyRequestSignature } from "../../../sdk/http-signatures.js";
 import type { Relayer } from "../../../relayer/relayer.js";
-import { DEMO_PRICE, followedBy, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
+import { demoClient, followedBy, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
 import { sleep } from "../helpers/wait.js";
 
 /** An upstream whose answers are fresh for one second; it records every request it gets. */
@@ -55,14 +54,7 @@ describe("relayer: predictive pre-caching of hot GET responses (real chain, Redi
     );
     const wallet = new Wallet(id(`prefetch ${label}`), net.provider);
     await net.fundPayer(wallet, 10_000_000n);
-    const client = new PaidClient({
-      relayerUrl: relayer.url,
-      signer: wallet,
-      payer: wallet.address,
-      apiId: net.seed.apiId,
-      token: net.seed.stablecoin,
-      pricePerCall: DEMO_PRICE,
-    });
+    const client = demoClient(net, relayer.url, wallet);
     const events = async () => {
       const counts: Record<string, number> = {};
       for (const v of (await relayer.metrics.cache.get()).values) counts[String(v.labels.event)] = v.value;

@@ -1,12 +1,12 @@
 import { createServer, type Server } from "node:http";
 import { expect } from "chai";
 import { Wallet, id } from "ethers";
-import { PaidClient } from "../../../sdk/client.js";
+import type { PaidClient } from "../../../sdk/client.js";
 import { PEAK_EWMA_FLAG } from "../../../sdk/routing/index.js";
 import type { Relayer } from "../../../relayer/relayer.js";
 import { forwardTo } from "../helpers/forward.js";
 import { freePort } from "../helpers/processes.js";
-import { DEMO_PRICE, followedBy, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
+import { demoClient, followedBy, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
 
 /** A replica of the demo API: a proxy to it that counts the calls it serves and may answer late. */
 interface Replica {
@@ -71,14 +71,7 @@ describe("relayer: routing among an API's upstream replicas (real chain, Redis, 
     relayer = await net.startRelayer();
     const wallet = new Wallet(id("replica payer"), net.provider);
     await net.fundPayer(wallet, 10_000_000n);
-    client = new PaidClient({
-      relayerUrl: relayer.url,
-      signer: wallet,
-      payer: wallet.address,
-      apiId: net.seed.apiId,
-      token: net.seed.stablecoin,
-      pricePerCall: DEMO_PRICE,
-    });
+    client = demoClient(net, relayer.url, wallet);
   });
   after(async () => {
     await fast?.close();
