@@ -47,6 +47,12 @@ export class RelayerMetrics {
     labelNames: ["token"] as const,
     registers: [this.registry],
   });
+  readonly refundedValue = new Counter({
+    name: "meshgate_voucher_value_refunded_total",
+    help: "Value of accepted voucher increases taken back because the upstream failed the call, by token",
+    labelNames: ["token"] as const,
+    registers: [this.registry],
+  });
   readonly settledValue = new Counter({
     name: "meshgate_settled_value_total",
     help: "Value paid on-chain by this node's redemptions, in token base units, by token",

@@ -125,4 +125,12 @@ export class VoucherAuthenticator {
       stored.previous !== undefined && stored.previous > channel.redeemed ? stored.previous : channel.redeemed;
     return { payer, channelId, token, cumulativeAmount: v.cumulativeAmount, increase: v.cumulativeAmount - base };
   }
+
+  /**
+   * Takes back an accepted call's voucher when the upstream failed it (see VoucherStore.refund): resolves
+   * to the channel's latest accepted amount afterwards, or undefined when the call stays charged.
+   */
+  async refund(call: PaidCall): Promise<bigint | undefined> {
+    return this.opts.store.refund(call.channelId, call.cumulativeAmount);
+  }
 }

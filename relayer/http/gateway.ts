@@ -9,7 +9,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ApiStatus, type ApiCatalog, type ApiEntry } from "../chain/api-catalog.js";
-import type { VoucherAuthenticator } from "../auth/voucher-auth.js";
+import type { PaidCall, VoucherAuthenticator } from "../auth/voucher-auth.js";
 import type { ZkAuthenticator } from "../auth/zk-auth.js";
 import { VOUCHER_HEADER } from "../auth/voucher-header.js";
 import { GatewayError } from "../errors.js";
@@ -30,7 +30,7 @@ import { parseApiTarget, type ApiTarget } from "./path.js";
 import type { Prefetcher } from "./prefetcher.js";
 import { sendError } from "./respond.js";
 import { BodyCapture, cachePolicy, type CacheHit, type ResponseCache } from "./response-cache.js";
-import type { UpstreamDispatcher } from "./upstream-dispatch.js";
+import type { Dispatched, UpstreamDispatcher } from "./upstream-dispatch.js";
 import { upstreamRequest, type CallToForward } from "./upstream-request.js";
 
 export const PROOF_HEADER = "meshgate-proof";
@@ -68,7 +68,7 @@ export interface ForwardSigner {
 }
 
 /** Who pays for a call: a payer's voucher, or an anonymous proof. */
-type Payment = { kind: "voucher"; payer: string; cumulativeAmount: bigint } | { kind: "zk"; nullifier: bigint };
+type Payment = { kind: "voucher"; call: PaidCall } | { kind: "zk"; nullifier: bigint };
 
 export class Gateway {
   constructor(private readonly deps: GatewayDeps) {}
@@ -115,7 +115,7 @@ export class Gateway {
 
       if (typeof voucher === "string") {
         const paid = await this.deps.vouchers.authorize(api, voucher, admit);
-        payment = { kind: "voucher", payer: paid.payer, cumulativeAmount: paid.cumulativeAmount };
+        payment = { kind: "voucher", call: paid };
         this.deps.metrics.acceptedValue.inc({ token: paid.token }, Number(paid.increase));
       } else if (typeof proof === "string") {
         const granted = await this.deps.zk.authorize(
@@ -168,7 +168,7 @@ export class Gateway {
     const targetText = `${target.path}${target.query}`;
     const callId = randomBytes(16).toString("hex");
     const own: Record<string, string> = { "meshgate-node": this.deps.node, "meshgate-call-id": callId };
-    if (payment.kind === "voucher") own["meshgate-cumulative"] = payment.cumulativeAmount.toString();
+    if (payment.kind === "voucher") own["meshgate-cumulative"] = payment.call.cumulativeAmount.toString();
     const encoding = negotiateEncoding(req.headers["accept-encoding"]);
     const cache = this.deps.cache;
 
@@ -191,15 +191,24 @@ export class Gateway {
       headers: req.headers,
       clientIp: req.socket.remoteAddress ?? "",
       host: req.headers.host,
-      payer: payment.kind === "voucher" ? payment.payer : "zk",
+      payer: payment.kind === "voucher" ? payment.call.payer : "zk",
       callId,
       body,
       identity: cache !== undefined && method === "GET",
     };
     const upstreamStarted = performance.now();
-    const { response: upstream, lease } = await this.deps.dispatcher.send(api, (replica) =>
-      upstreamRequest(call, replica, this.deps.signer),
-    );
+    let dispatched: Dispatched;
+    try {
+      dispatched = await this.deps.dispatcher.send(api, (replica) => upstreamRequest(call, replica, this.deps.signer));
+    } catch (error) {
+      // No answer at all (unreachable, timed out): the call is not charged.
+      if (!(error instanceof GatewayError) || payment.kind !== "voucher") throw error;
+      throw new GatewayError(error.code, error.detail, {
+        ...error.headers,
+        "meshgate-cumulative": await this.refund(payment.call),
+      });
+    }
+    const { response: upstream, lease } = dispatched;
     this.deps.metrics.upstreamLatency.observe({ api: api.id.toString() }, (performance.now() - upstreamStarted) / 1000);
 
     // The replica's latency runs to the end of its body. A body that failed while the client was still
@@ -216,6 +225,9 @@ export class Gateway {
         out = encodedResponseHeaders(out as HeaderMap, encoding) as OutgoingHttpHeaders;
         if (encoding) compressor = compressStream(encoding);
       }
+      // The upstream failed the call (5xx): not charged either.
+      if (upstream.status >= 500 && payment.kind === "voucher")
+        own["meshgate-cumulative"] = await this.refund(payment.call);
       res.writeHead(upstream.status, { ...out, ...own });
 
       const capture = policy && cache ? new BodyCapture(cache.maxEntryBytes) : undefined;
@@ -249,6 +261,18 @@ export class Gateway {
     } finally {
       lease.end(upstream.status < 500 && !bodyFailed);
     }
+  }
+
+  /**
+   * Takes back the voucher of a call the upstream failed; returns the channel's accepted amount to tell the
+   * client (Meshgate-Cumulative): the restored one, or the call's own when it stays charged (a later call on
+   * the channel was accepted meanwhile, or Redis cannot be reached).
+   */
+  private async refund(call: PaidCall): Promise<string> {
+    const restored = await this.deps.vouchers.refund(call).catch(() => undefined);
+    if (restored === undefined) return call.cumulativeAmount.toString();
+    this.deps.metrics.refundedValue.inc({ token: call.token }, Number(call.increase));
+    return restored.toString();
   }
 
   private async sendCached(

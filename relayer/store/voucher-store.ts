@@ -13,14 +13,17 @@ const pad = (v: bigint) => v.toString().padStart(DIGITS, "0");
 
 // KEYS: channel hash, dirty set. ARGV: cum, floor (cum - price), sig, payer, apiId, token,
 // signer, now (ms), channelId, redeemed on-chain. Accepts when the last accepted amount (the
-// stored one, or the chain's redeemed total if higher) is <= floor and < cum.
+// stored one, or the chain's redeemed total if higher) is <= floor and < cum. The voucher it
+// replaces is kept (p* fields; pcum '' when there was none) so that REFUND can restore it.
 const ACCEPT = `
-local prev = redis.call('HGET', KEYS[1], 'cum')
+local old = redis.call('HMGET', KEYS[1], 'cum', 'sig', 'signer', 'at')
+local prev = old[1]
 local last = prev
 if not last or ARGV[10] > last then last = ARGV[10] end
 if last > ARGV[2] or last >= ARGV[1] then return {0, last} end
 redis.call('HSET', KEYS[1], 'cum', ARGV[1], 'sig', ARGV[3], 'payer', ARGV[4], 'api', ARGV[5],
-  'token', ARGV[6], 'signer', ARGV[7], 'at', ARGV[8])
+  'token', ARGV[6], 'signer', ARGV[7], 'at', ARGV[8],
+  'pcum', prev or '', 'psig', old[2] or '', 'psigner', old[3] or '', 'pat', old[4] or '')
 redis.call('ZADD', KEYS[2], 'NX', ARGV[8], ARGV[9])
 return {1, prev or ''}
 `;
@@ -47,10 +50,30 @@ end
 return 0
 `;
 
+// KEYS: channel hash, dirty set. ARGV: the refunded voucher's cum, channelId. Restores the voucher
+// ACCEPT replaced, if the refunded one is still the latest and its predecessor is known (a
+// restored voucher has none: it cannot be refunded in turn, or a voucher between would be lost).
+// Returns the restored cum ('' for none: the channel is forgotten), or false when refused.
+const REFUND = `
+local cur = redis.call('HMGET', KEYS[1], 'cum', 'pcum', 'psig', 'psigner', 'pat')
+if cur[1] ~= ARGV[1] or not cur[2] then return false end
+if cur[2] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return ''
+end
+redis.call('HSET', KEYS[1], 'cum', cur[2], 'sig', cur[3], 'signer', cur[4], 'at', cur[5])
+redis.call('HDEL', KEYS[1], 'pcum', 'psig', 'psigner', 'pat')
+local settled = redis.call('HGET', KEYS[1], 'settled')
+if settled and cur[2] <= settled then redis.call('ZREM', KEYS[2], ARGV[2]) end
+return cur[2]
+`;
+
 type Scripts = {
   mgAcceptVoucher(...args: string[]): Promise<[number, string]>;
   mgAcceptVoucherLimited(...args: string[]): Promise<[number, string | number]>;
   mgMarkSettled(...args: string[]): Promise<number>;
+  mgRefundVoucher(...args: string[]): Promise<string | null>;
 };
 
 export interface StoredVoucher {
@@ -82,6 +105,7 @@ export class VoucherStore {
     redis.defineCommand("mgAcceptVoucher", { numberOfKeys: 2, lua: ACCEPT });
     redis.defineCommand("mgAcceptVoucherLimited", { numberOfKeys: 3, lua: ACCEPT_LIMITED });
     redis.defineCommand("mgMarkSettled", { numberOfKeys: 2, lua: SETTLED });
+    redis.defineCommand("mgRefundVoucher", { numberOfKeys: 2, lua: REFUND });
     this.redis = redis as Redis & Scripts;
   }
 
@@ -133,6 +157,23 @@ export class VoucherStore {
     const prev = String(value);
     if (code === 1) return { accepted: true, previous: prev === "" ? undefined : BigInt(prev) };
     return { accepted: false, current: BigInt(prev) };
+  }
+
+  /**
+   * Takes back the channel's latest voucher, `cumulativeAmount`, for a call the upstream failed: the
+   * voucher it replaced becomes the latest again. Refused (undefined) when a later voucher was accepted
+   * meanwhile, or when the voucher's predecessor is unknown because it was itself restored by a refund.
+   * Returns the restored latest amount (0 when the refunded voucher was the channel's first).
+   */
+  async refund(channelId: string, cumulativeAmount: bigint): Promise<bigint | undefined> {
+    const restored = await this.redis.mgRefundVoucher(
+      this.channelKey(channelId),
+      this.dirtyKey,
+      pad(cumulativeAmount),
+      channelId,
+    );
+    if (restored === null) return undefined;
+    return restored === "" ? 0n : BigInt(restored);
   }
 
   /** The latest accepted cumulative amount of a channel (0 if none). */
