@@ -51,12 +51,14 @@ return 0
 `;
 
 // KEYS: channel hash, dirty set. ARGV: the refunded voucher's cum, channelId. Restores the voucher
-// ACCEPT replaced, if the refunded one is still the latest and its predecessor is known (a
-// restored voucher has none: it cannot be refunded in turn, or a voucher between would be lost).
+// ACCEPT replaced, if the refunded one is still the latest, not yet paid on-chain, and its
+// predecessor is known (a restored voucher has none: it cannot be refunded in turn, or a voucher
+// between would be lost).
 // Returns the restored cum ('' for none: the channel is forgotten), or false when refused.
 const REFUND = `
-local cur = redis.call('HMGET', KEYS[1], 'cum', 'pcum', 'psig', 'psigner', 'pat')
+local cur = redis.call('HMGET', KEYS[1], 'cum', 'pcum', 'psig', 'psigner', 'pat', 'settled')
 if cur[1] ~= ARGV[1] or not cur[2] then return false end
+if cur[6] and cur[6] >= ARGV[1] then return false end
 if cur[2] == '' then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[2])
@@ -64,8 +66,7 @@ if cur[2] == '' then
 end
 redis.call('HSET', KEYS[1], 'cum', cur[2], 'sig', cur[3], 'signer', cur[4], 'at', cur[5])
 redis.call('HDEL', KEYS[1], 'pcum', 'psig', 'psigner', 'pat')
-local settled = redis.call('HGET', KEYS[1], 'settled')
-if settled and cur[2] <= settled then redis.call('ZREM', KEYS[2], ARGV[2]) end
+if cur[6] and cur[2] <= cur[6] then redis.call('ZREM', KEYS[2], ARGV[2]) end
 return cur[2]
 `;
 
@@ -162,7 +163,8 @@ export class VoucherStore {
   /**
    * Takes back the channel's latest voucher, `cumulativeAmount`, for a call the upstream failed: the
    * voucher it replaced becomes the latest again. Refused (undefined) when a later voucher was accepted
-   * meanwhile, or when the voucher's predecessor is unknown because it was itself restored by a refund.
+   * meanwhile, when settlement already recorded it as paid, or when the voucher's predecessor is unknown
+   * because it was itself restored by a refund.
    * Returns the restored latest amount (0 when the refunded voucher was the channel's first).
    */
   async refund(channelId: string, cumulativeAmount: bigint): Promise<bigint | undefined> {

@@ -83,6 +83,15 @@ describe("VoucherStore refunds (real Redis)", function () {
     expect(await store.refund(channel().channelId, 10n)).to.equal(undefined);
   });
 
+  it("refuses to refund a voucher settlement already recorded as paid", async () => {
+    const c = channel();
+    await c.accept(10n);
+    await c.accept(20n);
+    expect(await store.markSettled(c.channelId, 20n)).to.equal(true);
+    expect(await store.refund(c.channelId, 20n)).to.equal(undefined);
+    expect(await store.latest(c.channelId)).to.equal(20n);
+  });
+
   it("leaves the unsettled set when the restored voucher is already paid on-chain", async () => {
     const c = channel();
     await c.accept(10n);
