@@ -13,12 +13,12 @@
  * MESHGATE_PREFETCH=false (the plain LRU response cache), one with pre-caching. Hit rates are the
  * relayers' own cache counters; the upstream counts what it served (refreshes included: their cost).
  */
-import { createServer, type Server } from "node:http";
 import { id, Wallet, type ContractTransactionResponse } from "ethers";
 import { PEAK_EWMA_FLAG } from "../../sdk/routing/index.js";
 import { seededRng } from "../../sdk/routing/rng.js";
 import type { Relayer } from "../../relayer/relayer.js";
 import { demoClient, followedBy, type TestNetwork } from "../../test/mocha/helpers/relayer.js";
+import { serve } from "../../test/mocha/helpers/serve.js";
 import { startProfileProxy, type NodeProfile, type ProfileProxy } from "./loopback-proxy.js";
 import { WeightedSampler, zipfWeights } from "./sampling.js";
 import { percentile } from "./stats.js";
@@ -192,7 +192,7 @@ async function shortLivedUpstream(): Promise<{
 }> {
   let all = 0;
   let refreshes = 0;
-  const server: Server = createServer((req, res) => {
+  const served = await serve((req, res) => {
     all++;
     if (req.headers["meshgate-payer"] === "prefetch") refreshes++;
     setTimeout(() => {
@@ -200,19 +200,14 @@ async function shortLivedUpstream(): Promise<{
       res.end(JSON.stringify({ path: req.url }));
     }, UPSTREAM_SERVICE_MS);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: served.url,
     counts: () => ({ all, refreshes }),
     reset: () => {
       all = 0;
       refreshes = 0;
     },
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    close: served.close,
   };
 }
 

@@ -1,9 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import { expect } from "chai";
 import { Wallet, id } from "ethers";
 import { verifyRequestSignature } from "../../../sdk/http-signatures.js";
 import type { Relayer } from "../../../relayer/relayer.js";
 import { demoClient, followedBy, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
+import { serve } from "../helpers/serve.js";
 import { sleep } from "../helpers/wait.js";
 
 /** An upstream whose answers are fresh for one second; it records every request it gets. */
@@ -18,21 +19,12 @@ const HOT_CALLS = 25;
 
 async function shortLivedApi(): Promise<ShortLivedApi> {
   const requests: ShortLivedApi["requests"] = [];
-  const server: Server = createServer((req, res) => {
+  const { url, close } = await serve((req, res) => {
     requests.push({ path: req.url ?? "", headers: req.headers });
     res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=1" });
     res.end(JSON.stringify({ path: req.url, at: Date.now() }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { url, requests, close };
 }
 
 describe("relayer: predictive pre-caching of hot GET responses (real chain, Redis, HTTP)", function () {

@@ -1,15 +1,15 @@
-import { createServer, type Server } from "node:http";
 import { expect } from "chai";
 import { Wallet, id } from "ethers";
 import type { PaidClient } from "../../../sdk/client.js";
 import { channelId } from "../../../sdk/vouchers.js";
 import type { Relayer } from "../../../relayer/relayer.js";
 import { DEMO_PRICE, demoClient, followedBy, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
+import { serve, type Served } from "../helpers/serve.js";
 import { sleep } from "../helpers/wait.js";
 
 /** An upstream that answers /ok, fails /fail with a 503 (after ?delay= ms), and hangs up on /hangup. */
-async function failingUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
+function failingUpstream(): Promise<Served> {
+  return serve((req, res) => {
     const url = new URL(req.url ?? "/", "http://upstream");
     const delay = Number(url.searchParams.get("delay") ?? 0);
     setTimeout(() => {
@@ -19,21 +19,12 @@ async function failingUpstream(): Promise<{ url: string; close(): Promise<void> 
       res.end(JSON.stringify({ ok }));
     }, delay);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 describe("relayer: calls the upstream fails are not charged (real chain, Redis, HTTP)", function () {
   this.timeout(120_000);
   let net: TestNetwork;
-  let upstream: Awaited<ReturnType<typeof failingUpstream>>;
+  let upstream: Served;
   let relayer: Relayer;
 
   before(async () => {

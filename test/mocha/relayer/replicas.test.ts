@@ -1,4 +1,3 @@
-import { createServer, type Server } from "node:http";
 import { expect } from "chai";
 import { Wallet, id } from "ethers";
 import type { PaidClient } from "../../../sdk/client.js";
@@ -6,31 +5,29 @@ import { PEAK_EWMA_FLAG } from "../../../sdk/routing/index.js";
 import type { Relayer } from "../../../relayer/relayer.js";
 import { forwardTo } from "../helpers/forward.js";
 import { freePort } from "../helpers/processes.js";
+import { serve } from "../helpers/serve.js";
 import { demoClient, followedBy, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
 
 /** A replica of the demo API: a proxy to it that counts the calls it serves and may answer late. */
 interface Replica {
   url: string;
-  calls: number;
+  readonly calls: number;
   close(): Promise<void>;
 }
 
 async function replica(demoUrl: string, delayMs: number): Promise<Replica> {
-  const server: Server = createServer((req, res) => {
-    state.calls++;
+  let calls = 0;
+  const served = await serve((req, res) => {
+    calls++;
     setTimeout(() => forwardTo(new URL(demoUrl), req, res), delayMs);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  const state: Replica = {
-    url: `http://127.0.0.1:${port}`,
-    calls: 0,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
+  return {
+    url: served.url,
+    get calls() {
+      return calls;
     },
+    close: served.close,
   };
-  return state;
 }
 
 describe("relayer: routing among an API's upstream replicas (real chain, Redis, HTTP)", function () {
