@@ -75,6 +75,11 @@ export class RelayerMetrics {
     help: "Calls being served",
     registers: [this.registry],
   });
+  readonly chainReorgs = new Counter({
+    name: "meshgate_chain_reorgs_total",
+    help: "Chain reorganizations the log follower rewound through (its caches were read again)",
+    registers: [this.registry],
+  });
   readonly chainHead = new Gauge({
     name: "meshgate_chain_synced_block",
     help: "Last block whose events the relayer applied",

@@ -132,6 +132,13 @@ export async function startRelayer(
         }
       },
       onSynced: (block) => metrics.chainHead.set(block),
+      // Everything cached may come from an orphaned block: read it again from the canonical chain.
+      onReorg: async () => {
+        metrics.chainReorgs.inc();
+        state.reset();
+        await catalog.load();
+        replicas.setFlag(await readRolloutFlag(protocol.flags));
+      },
     });
     await follower.catchUp();
     follower.start();

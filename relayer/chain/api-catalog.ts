@@ -51,7 +51,10 @@ export class ApiCatalog {
     return this.apis.size;
   }
 
-  /** Reads every API listed so far (in pages of parallel reads). */
+  /**
+   * Reads every API listed so far (in pages of parallel reads); entries beyond the registry's count
+   * (listed in blocks a reorganization dropped) are forgotten.
+   */
   async load(): Promise<void> {
     const count = await this.registry.apiCount();
     for (let start = 1n; start <= count; start += 32n) {
@@ -59,6 +62,7 @@ export class ApiCatalog {
       for (let id = start; id <= count && id < start + 32n; id++) ids.push(id);
       await Promise.all(ids.map((id) => this.refresh(id)));
     }
+    for (const id of this.apis.keys()) if (id > count) this.apis.delete(id);
     this.log.info({ apis: this.apis.size }, "API catalogue loaded");
   }
 

@@ -36,6 +36,8 @@ class VersionedCache<K, V> {
   private readonly values = new Map<K, V>();
   private readonly versions = new Map<K, number>();
   private readonly loading = new Map<K, Promise<V>>();
+  /** Bumped by clear(): a read started before it must not be kept. */
+  private generation = 0;
 
   constructor(
     private readonly loadValue: (key: K) => Promise<V>,
@@ -48,11 +50,12 @@ class VersionedCache<K, V> {
     const pending = this.loading.get(key);
     if (pending) return pending;
     const version = this.versions.get(key) ?? 0;
+    const generation = this.generation;
     const load = this.loadValue(key).then(
       (value) => {
         this.loading.delete(key);
         // An event arrived during the read: the value may predate it, so do not keep it.
-        if ((this.versions.get(key) ?? 0) === version) {
+        if ((this.versions.get(key) ?? 0) === version && this.generation === generation) {
           if (this.values.size >= this.maxEntries) this.values.delete(this.values.keys().next().value as K);
           this.values.set(key, value);
         }
@@ -71,6 +74,13 @@ class VersionedCache<K, V> {
     this.values.delete(key);
     this.loading.delete(key);
     this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+  }
+
+  /** Drops every value, and the reads in flight. */
+  clear(): void {
+    this.values.clear();
+    this.loading.clear();
+    this.generation++;
   }
 }
 
@@ -138,6 +148,13 @@ export class ChannelState {
 
   /** A price list changed: quotes are read again. */
   clearQuotes(): void {
+    this.quotes.clear();
+  }
+
+  /** Forgets everything read from the chain (it reorganized: any value may have come from an orphaned block). */
+  reset(): void {
+    this.channels.clear();
+    this.signers.clear();
     this.quotes.clear();
   }
 

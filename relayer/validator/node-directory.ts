@@ -83,6 +83,10 @@ export class NodeDirectory {
       log: this.opts.log,
       onLogs: (logs) => this.apply(logs),
       onSynced: (block) => this.save(block),
+      // A node known from an orphaned block may differ (or not exist) on the canonical chain: read each again.
+      onReorg: async () => {
+        for (const operator of [...this.nodes.keys()]) await this.refresh(operator);
+      },
     });
     await this.follower.catchUp();
     this.follower.start();

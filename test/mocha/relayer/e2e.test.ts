@@ -3,7 +3,8 @@ import { Wallet, id } from "ethers";
 import { PaidClient } from "../../../sdk/client.js";
 import { channelId, escrowDomain, signSignerAuthorization } from "../../../sdk/vouchers.js";
 import { DevStablecoin__factory } from "../../../types/ethers-contracts/index.js";
-import { DEMO_PRICE, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
+import { DEMO_PRICE, demoClient, followedBy, startTestNetwork, type TestNetwork } from "../helpers/relayer.js";
+import { freePort } from "../helpers/processes.js";
 import type { Relayer } from "../../../relayer/relayer.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -112,5 +113,35 @@ describe("relayer end to end (real chain, Redis, HTTP)", function () {
     const ready = await fetch(`${relayer.url}/readyz`);
     expect(ready.status).to.equal(200);
     expect(await ready.json()).to.deep.include({ ready: true });
+  });
+
+  // Last: the reorganization rewinds the chain under the test network's nonce managers.
+  it("forgets what an orphaned block changed once the chain reorganizes", async () => {
+    const wallet = new Wallet(id("reorg payer"), net.provider);
+    await net.fundPayer(wallet, 10_000_000n);
+    const client = demoClient(net, relayer.url, wallet);
+    const status = async (city: string) => {
+      const res = await client.call(`/v1/forecast?city=${city}`);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    expect(await status("BeforeFork")).to.equal(200);
+    const reorgs = async () => (await relayer.metrics.chainReorgs.get()).values[0]?.value ?? 0;
+    expect(await reorgs()).to.equal(0);
+
+    const snapshot = (await net.provider.send("evm_snapshot", [])) as string;
+    // In the blocks about to be orphaned, the provider points the API at an upstream that is not there.
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    await followedBy(
+      relayer,
+      net.protocol.registry.connect(net.accounts.provider).updateUpstream(net.seed.apiId, nowhere),
+    );
+    expect(await status("OnTheFork")).to.equal(502);
+
+    // The chain drops those blocks and grows past them.
+    expect(await net.provider.send("evm_revert", [snapshot])).to.equal(true);
+    for (let i = 0; i < 3; i++) await net.provider.send("evm_mine", []);
+    await waitFor("the relayer to see the reorganization", reorgs, (n) => n >= 1);
+    expect(await status("AfterReorg")).to.equal(200);
   });
 });
