@@ -115,7 +115,9 @@ export class Prefetcher {
 
   /** Plans and runs one tick's refreshes (concurrently); resolves when all ended. */
   async tick(): Promise<void> {
-    const due = this.opts.planner.due(this.now(), this.opts.tickMs, this.opts.forecast);
+    // Copies that go stale within two ticks: a refresh planned now has at least one tick to arrive before
+    // its copy expires (with a one-tick horizon it could start a moment before).
+    const due = this.opts.planner.due(this.now(), 2 * this.opts.tickMs, this.opts.forecast);
     await Promise.all(due.map((key) => this.refresh(key)));
   }
 

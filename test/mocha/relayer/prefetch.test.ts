@@ -77,9 +77,10 @@ describe("relayer: predictive pre-caching of hot GET responses (real chain, Redi
       MESHGATE_PREFETCH_HALF_LIFE_MS: "2000",
     });
     const { misses, hits, prefetches, reached } = await traffic(relayer, "on");
-    // Only the first call of the hot path misses; every expiry after it was refreshed ahead.
-    expect(misses).to.equal(1);
-    expect(hits).to.equal(HOT_CALLS - 1);
+    // The first call of the hot path misses; every expiry after it is refreshed at least a tick ahead
+    // (one late refresh is tolerated on a loaded machine; the baseline below misses at least 3 times).
+    expect(misses).to.be.within(1, 2);
+    expect(hits).to.equal(HOT_CALLS - misses);
     expect(prefetches).to.be.within(1, 4);
     const refreshes = reached("/on/hot").filter((r) => r.headers["meshgate-payer"] === "prefetch");
     expect(refreshes).to.have.length(prefetches);
@@ -104,8 +105,8 @@ describe("relayer: predictive pre-caching of hot GET responses (real chain, Redi
     const relayer = await net.startRelayer({ MESHGATE_PREFETCH: "false" });
     const { misses, hits, prefetches, reached } = await traffic(relayer, "off");
     expect(prefetches).to.equal(0);
-    // ~3 s of calls with answers fresh for 1 s: a miss each second.
-    expect(misses).to.be.within(2, 4);
+    // 25 calls at least 100 ms apart span >= 2.4 s with answers fresh for 1 s: a miss each second, at least 3.
+    expect(misses).to.be.within(3, 6);
     expect(hits).to.equal(HOT_CALLS - misses);
     expect(reached("/off/hot")).to.have.length(misses);
     await relayer.stop();
