@@ -63,6 +63,9 @@ export async function startRelayer(
   const provider = new JsonRpcProvider(config.rpcUrl, Network.from(chainId), {
     staticNetwork: true,
     pollingInterval: config.chain.pollMs,
+    // No reuse of identical reads (ethers' default: 250 ms). The relayer's own caches decide what is fresh;
+    // a reused read served, after a reorganization, the orphaned chain's state to the reloaded catalogue.
+    cacheTimeout: -1,
   });
   const cleanups: (() => Promise<void> | void)[] = [() => provider.destroy()];
   const cleanup = async () => {
@@ -134,10 +137,10 @@ export async function startRelayer(
       onSynced: (block) => metrics.chainHead.set(block),
       // Everything cached may come from an orphaned block: read it again from the canonical chain.
       onReorg: async () => {
-        metrics.chainReorgs.inc();
         state.reset();
         await catalog.load();
         replicas.setFlag(await readRolloutFlag(protocol.flags));
+        metrics.chainReorgs.inc();
       },
     });
     await follower.catchUp();
