@@ -5,11 +5,11 @@
  * (so a failed call never spends the payer's voucher). Reseed between policy runs so that every
  * policy meets nodes with the same behaviour.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { seededRng } from "../../sdk/routing/rng.js";
 import type { Rng } from "../../sdk/routing/types.js";
 import { forwardTo } from "../../test/mocha/helpers/forward.js";
+import { serve } from "../../test/mocha/helpers/serve.js";
 
 /** How a demo node behaves, per request. */
 export interface NodeProfile {
@@ -62,7 +62,7 @@ export async function startProfileProxy(profile: NodeProfile, seed: number): Pro
     }
     forwardTo(target, req, res);
   };
-  const server = createServer((req, res) => {
+  const served = await serve((req, res) => {
     requests++;
     const { delayMs, fail } = drawBehaviour(profile, rng);
     setTimeout(() => {
@@ -73,10 +73,8 @@ export async function startProfileProxy(profile: NodeProfile, seed: number): Pro
       } else forward(req, res);
     }, delayMs);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: served.url,
     profile,
     setTarget: (url) => (target = new URL(url)),
     reseed: (s) => {
@@ -85,10 +83,6 @@ export async function startProfileProxy(profile: NodeProfile, seed: number): Pro
       failed = 0;
     },
     counts: () => ({ requests, failed }),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: served.close,
   };
 }

@@ -21,7 +21,7 @@ import { demoClient, followedBy, type TestNetwork } from "../../test/mocha/helpe
 import { serve } from "../../test/mocha/helpers/serve.js";
 import { startProfileProxy, type NodeProfile, type ProfileProxy } from "./loopback-proxy.js";
 import { WeightedSampler, zipfWeights } from "./sampling.js";
-import { percentile } from "./stats.js";
+import { summarizeCalls, type CallsSummary } from "./stats.js";
 
 export interface RelayerSideOptions {
   readonly seed: number;
@@ -34,14 +34,6 @@ export interface RelayerSideOptions {
   readonly replicas: readonly NodeProfile[];
   /** Environment of the relayers started here (settlement held off, and the like). */
   readonly relayerEnv: Record<string, string>;
-}
-
-export interface CallsSummary {
-  readonly name: string;
-  readonly calls: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly errorRate: number;
 }
 
 export interface ReplicaSummary extends CallsSummary {
@@ -119,14 +111,7 @@ async function drive(
       }
     }),
   );
-  const sorted = latencies.slice().sort();
-  return {
-    name,
-    calls: paths.length,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    errorRate: errors / paths.length,
-  };
+  return summarizeCalls(name, latencies, errors);
 }
 
 const listUpstreams = (net: TestNetwork, relayer: Relayer, urls: readonly string[]) =>

@@ -29,7 +29,7 @@ import { DEMO_PRICE, startTestNetwork, type TestNetwork } from "../../test/mocha
 import { NodeType, registerNode, setNodeUrl } from "../../test/mocha/helpers/validator-net.js";
 import { startProfileProxy, type NodeProfile, type ProfileProxy } from "./loopback-proxy.js";
 import { runRelayerSide, type RelayerSideResult } from "./loopback-relayer.js";
-import { percentile } from "./stats.js";
+import { summarizeCalls, type CallsSummary } from "./stats.js";
 
 /** The demo nodes: two good ones, two heavy-tailed slow ones, one failing intermittently. */
 export const LOOPBACK_PROFILES: readonly NodeProfile[] = [
@@ -107,14 +107,8 @@ export interface LoopbackOptions {
   readonly relayerSide?: boolean;
 }
 
-export interface LoopbackSummary {
-  readonly name: string;
-  readonly calls: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
-  /** Failed calls (503, transport error, timeout) / calls. */
-  readonly errorRate: number;
+/** A policy's calls (failed: 503, transport error, timeout), where they went and how long the run took. */
+export interface LoopbackSummary extends CallsSummary {
   /** Calls per node profile. */
   readonly share: Readonly<Record<string, number>>;
   readonly wallMs: number;
@@ -271,17 +265,7 @@ async function runPolicy(
     }),
   );
   const wallMs = performance.now() - start;
-  const sorted = latencies.slice().sort();
-  return {
-    name: policy.name,
-    calls: paths.length,
-    p50: percentile(sorted, 0.5),
-    p95: percentile(sorted, 0.95),
-    p99: percentile(sorted, 0.99),
-    errorRate: errors / paths.length,
-    share,
-    wallMs,
-  };
+  return { ...summarizeCalls(policy.name, latencies, errors), share, wallMs };
 }
 
 /** Runs round-robin, random and the peak-EWMA router over the same loopback network. */

@@ -1,7 +1,8 @@
 /** Latency summaries of a policy's run. */
 import type { PolicyRun } from "./simulate.js";
 
-export interface LatencySummary {
+/** Percentiles and error rate of one policy's calls: what every table of the harness reports. */
+export interface CallsSummary {
   readonly name: string;
   readonly calls: number;
   readonly p50: number;
@@ -9,6 +10,9 @@ export interface LatencySummary {
   readonly p99: number;
   /** Failed calls (errors and timeouts) / calls. */
   readonly errorRate: number;
+}
+
+export interface LatencySummary extends CallsSummary {
   /** Calls sent to a node inside a failure window / calls. */
   readonly failingNodeShare: number;
 }
@@ -19,15 +23,22 @@ export function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-export function summarize(run: PolicyRun): LatencySummary {
-  const sorted = Float64Array.from(run.latencies).sort();
+/** The summary of `latencies` (ms, one per call, in any order) of which `errors` failed. */
+export function summarizeCalls(name: string, latencies: ArrayLike<number>, errors: number): CallsSummary {
+  const sorted = Float64Array.from(latencies).sort();
   return {
-    name: run.name,
-    calls: run.calls,
+    name,
+    calls: sorted.length,
     p50: percentile(sorted, 0.5),
     p95: percentile(sorted, 0.95),
     p99: percentile(sorted, 0.99),
-    errorRate: run.errors / run.calls,
+    errorRate: errors / sorted.length,
+  };
+}
+
+export function summarize(run: PolicyRun): LatencySummary {
+  return {
+    ...summarizeCalls(run.name, run.latencies, run.errors),
     failingNodeShare: run.callsToFailingNodes / run.calls,
   };
 }

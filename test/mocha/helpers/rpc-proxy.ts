@@ -1,6 +1,5 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { forwardTo } from "./forward.js";
+import { serve } from "./serve.js";
 
 /**
  * A JSON-RPC pass-through that can be told to fail: while `down`, every request gets a 503
@@ -18,7 +17,7 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
   const upstream = new URL(target);
   let down = false;
   let refused = 0;
-  const server = createServer((req, res) => {
+  const served = await serve((req, res) => {
     if (down) {
       refused++;
       req.resume();
@@ -27,16 +26,10 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
     }
     forwardTo(upstream, req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: served.url,
     setDown: (value) => (down = value),
     refused: () => refused,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: served.close,
   };
 }

@@ -3,11 +3,11 @@
  * nodes, an HTTP proxy in front of a node that can add delay or fail, chain-time epochs, and
  * polling.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { encodeBytes32String, NonceManager, parseEther, Wallet } from "ethers";
 import type { Relayer } from "../../../relayer/relayer.js";
 import { forwardTo } from "./forward.js";
+import { serve } from "./serve.js";
 import type { TestNetwork } from "./relayer.js";
 
 export const NodeType = { Edge: 0, Mobile: 1, Cloud: 2, Validator: 3 } as const;
@@ -106,23 +106,17 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     }
     forwardTo(target, req, res);
   };
-  const server = createServer((req, res) => {
+  const served = await serve((req, res) => {
     count++;
     if (delayMs > 0) setTimeout(() => forward(req, res), delayMs);
     else forward(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: served.url,
     setTarget: (url) => (target = new URL(url)),
     setDelay: (ms) => (delayMs = ms),
     setFailStatus: (status) => (failStatus = status),
     requests: () => count,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: served.close,
   };
 }

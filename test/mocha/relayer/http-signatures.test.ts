@@ -1,8 +1,7 @@
 import { expect } from "chai";
 import { computeAddress, getBytes, hashMessage, hexlify, verifyMessage, Wallet } from "ethers";
 import { randomUUID } from "node:crypto";
-import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import secp256k1 from "secp256k1";
 import {
   NodeSigningKey,
@@ -13,6 +12,7 @@ import {
   type SignatureRejection,
 } from "../../../sdk/http-signatures.js";
 import { meshgateNodeVerifier, stakedNodeChecker, verifiedNode } from "../../../sdk/provider-middleware.js";
+import { serve } from "../helpers/serve.js";
 
 // Hardhat's first two dev accounts.
 const KEY_A = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -351,7 +351,7 @@ describe("provider middleware (sdk/provider-middleware.ts) over HTTP", function 
   type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
   /** Starts a server on loopback; `mount` lets a test run the middleware as Express would under a prefix. */
-  async function serve(middleware: ReturnType<typeof meshgateNodeVerifier>, mount = "") {
+  async function provider(middleware: ReturnType<typeof meshgateNodeVerifier>, mount = "") {
     const app: Handler = (req, res) => {
       if (mount !== "") {
         (req as { originalUrl?: string }).originalUrl = req.url;
@@ -366,16 +366,8 @@ describe("provider middleware (sdk/provider-middleware.ts) over HTTP", function 
         });
       });
     };
-    const server = createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-      base: `http://127.0.0.1:${port}`,
-      close: () => {
-        server.closeAllConnections();
-        return new Promise<void>((resolve) => server.close(() => resolve()));
-      },
-    };
+    const { url, close } = await serve(app);
+    return { base: url, close };
   }
 
   interface Call {
@@ -414,9 +406,9 @@ describe("provider middleware (sdk/provider-middleware.ts) over HTTP", function 
     };
   }
 
-  let server: Awaited<ReturnType<typeof serve>>;
+  let server: Awaited<ReturnType<typeof provider>>;
   before(async function () {
-    server = await serve(meshgateNodeVerifier({ isStakedNode: async (a) => staked.has(a) }));
+    server = await provider(meshgateNodeVerifier({ isStakedNode: async (a) => staked.has(a) }));
   });
   after(async function () {
     await server.close();
@@ -486,7 +478,7 @@ describe("provider middleware (sdk/provider-middleware.ts) over HTTP", function 
   });
 
   it("verifies the full target when mounted under a prefix (Express originalUrl)", async function () {
-    const mounted = await serve(meshgateNodeVerifier({ isStakedNode: async (a) => staked.has(a) }), "/api");
+    const mounted = await provider(meshgateNodeVerifier({ isStakedNode: async (a) => staked.has(a) }), "/api");
     try {
       const res = await send(prepare(mounted.base, "/api/v1/weather?x=1"));
       expect(res.status).to.equal(200);
@@ -497,8 +489,8 @@ describe("provider middleware (sdk/provider-middleware.ts) over HTTP", function 
   });
 
   it("answers 503 when staking cannot be read or the replay cache is full", async function () {
-    const down = await serve(meshgateNodeVerifier({ isStakedNode: () => Promise.reject(new Error("rpc down")) }));
-    const full = await serve(meshgateNodeVerifier({ isStakedNode: async () => true, replayCacheSize: 1 }));
+    const down = await provider(meshgateNodeVerifier({ isStakedNode: () => Promise.reject(new Error("rpc down")) }));
+    const full = await provider(meshgateNodeVerifier({ isStakedNode: async () => true, replayCacheSize: 1 }));
     try {
       const a = await send(prepare(down.base, "/"));
       expect([a.status, (a.json.error as { code: string }).code]).to.deep.equal([503, "staking_unavailable"]);

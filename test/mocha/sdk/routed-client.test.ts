@@ -1,9 +1,8 @@
 import { expect } from "chai";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { CallInit } from "../../../sdk/client.js";
 import { RoutedClient, RoutedTimeoutError, type NodeCaller } from "../../../sdk/routed-client.js";
 import type { Candidate, Outcome, RoutingPolicy } from "../../../sdk/routing/index.js";
+import { serve, type Served } from "../helpers/serve.js";
 
 /**
  * RoutedClient's routing, timeout and outcome logic against real HTTP servers on loopback. The
@@ -13,10 +12,10 @@ import type { Candidate, Outcome, RoutingPolicy } from "../../../sdk/routing/ind
  */
 
 /** A server answering `/status/N` with N after `?delay=ms`, tracking its peak concurrency. */
-async function startServer(): Promise<{ url: string; server: Server; peak: () => number }> {
+async function startServer(): Promise<Served & { peak: () => number }> {
   let inFlight = 0;
   let peak = 0;
-  const server = createServer((req, res) => {
+  const served = await serve((req, res) => {
     inFlight++;
     peak = Math.max(peak, inFlight);
     const url = new URL(req.url!, "http://x");
@@ -37,8 +36,7 @@ async function startServer(): Promise<{ url: string; server: Server; peak: () =>
       Number(url.searchParams.get("delay") ?? 0),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, peak: () => peak };
+  return { ...served, peak: () => peak };
 }
 
 const caller = (base: string): NodeCaller => ({
@@ -76,12 +74,11 @@ describe("RoutedClient", function () {
     b = await startServer();
     const c = await startServer();
     closedUrl = c.url;
-    await new Promise((resolve) => c.server.close(resolve));
+    await c.close();
   });
-  after(() => {
-    for (const s of [a, b]) s.server.closeAllConnections();
-    a.server.close();
-    b.server.close();
+  after(async () => {
+    await a.close();
+    await b.close();
   });
 
   const client = (policy: RoutingPolicy, timeoutMs = 2_000) =>
